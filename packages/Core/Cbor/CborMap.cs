@@ -1,0 +1,164 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Ataraxia.Cbor;
+
+/// <summary>
+/// A map with text keys that keeps JavaScript property order: integer-like keys ("0", "1", … up to 2^32 − 2)
+/// in ascending numeric order first, then the other keys in insertion order. Setting an existing key keeps its
+/// position, as assigning a property does in JavaScript.
+/// </summary>
+/// <remarks>Unlike the other values, a map can be changed while it is built; it is not thread-safe.</remarks>
+[SuppressMessage("Naming", "CA1710:Identifiers should have correct suffix", Justification = "Named after the CBOR major type, like JsonObject.")]
+public sealed class CborMap : CborValue, IReadOnlyDictionary<string, CborValue>
+{
+    private readonly List<KeyValuePair<string, CborValue>> _entries = [];
+    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+    private int _integerKeyCount;
+
+    /// <inheritdoc />
+    public override CborValueKind Kind => CborValueKind.Map;
+
+    /// <inheritdoc />
+    public int Count => _entries.Count;
+
+    /// <inheritdoc />
+    public IEnumerable<string> Keys => _entries.Select(e => e.Key);
+
+    /// <inheritdoc />
+    public IEnumerable<CborValue> Values => _entries.Select(e => e.Value);
+
+    /// <summary>Gets or sets the value of a key.</summary>
+    /// <param name="key">The key.</param>
+    /// <returns>The value.</returns>
+    /// <exception cref="KeyNotFoundException">Getting a key that is not present.</exception>
+    public CborValue this[string key]
+    {
+        get => TryGetValue(key, out CborValue? value) ? value : throw new KeyNotFoundException($"The map has no key '{key}'.");
+        set => Set(key, value);
+    }
+
+    /// <summary>Adds or replaces a key (collection initializer support).</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    public void Add(string key, CborValue value) => Set(key, value);
+
+    /// <inheritdoc />
+    public bool ContainsKey(string key) => _index.ContainsKey(key);
+
+    /// <inheritdoc />
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out CborValue value)
+    {
+        if (_index.TryGetValue(key, out int position))
+        {
+            value = _entries[position].Value;
+            return true;
+        }
+
+        value = null;
+        return false;
+    }
+
+    /// <summary>Gets the value of a key, or <see langword="null"/> when absent.</summary>
+    /// <param name="key">The key.</param>
+    /// <returns>The value or <see langword="null"/>.</returns>
+    public CborValue? GetValueOrDefault(string key) => TryGetValue(key, out CborValue? value) ? value : null;
+
+    /// <inheritdoc />
+    public override void WriteTo(CborWriter writer)
+    {
+        writer.WriteStartMap(_entries.Count);
+        foreach (KeyValuePair<string, CborValue> entry in _entries)
+        {
+            writer.WriteTextString(entry.Key);
+            entry.Value.WriteTo(writer);
+        }
+    }
+
+    /// <inheritdoc />
+    public IEnumerator<KeyValuePair<string, CborValue>> GetEnumerator() => _entries.GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <inheritdoc />
+    public override bool Equals(CborValue? other)
+    {
+        if (other is not CborMap map || map.Count != Count)
+        {
+            return false;
+        }
+
+        foreach (KeyValuePair<string, CborValue> entry in _entries)
+        {
+            if (!map.TryGetValue(entry.Key, out CborValue? value) || !value.Equals(entry.Value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(CborValueKind.Map, _entries.Count);
+
+    private void Set(string key, CborValue value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(value);
+        if (_index.TryGetValue(key, out int existing))
+        {
+            _entries[existing] = new(key, value);
+            return;
+        }
+
+        if (!TryParseArrayIndex(key, out uint number))
+        {
+            _index[key] = _entries.Count;
+            _entries.Add(new(key, value));
+            return;
+        }
+
+        // Integer-like keys come first, ascending, as in a JavaScript object.
+        int position = 0;
+        while (position < _integerKeyCount && uint.Parse(_entries[position].Key, System.Globalization.CultureInfo.InvariantCulture) < number)
+        {
+            position++;
+        }
+
+        _entries.Insert(position, new(key, value));
+        _integerKeyCount++;
+        for (int i = position; i < _entries.Count; i++)
+        {
+            _index[_entries[i].Key] = i;
+        }
+    }
+
+    // ECMAScript array index: canonical decimal without leading zeros, below 2^32 - 1.
+    private static bool TryParseArrayIndex(string key, out uint number)
+    {
+        number = 0;
+        if (key.Length is 0 or > 10 || (key.Length > 1 && key[0] == '0'))
+        {
+            return false;
+        }
+
+        ulong value = 0;
+        foreach (char c in key)
+        {
+            if (c is < '0' or > '9')
+            {
+                return false;
+            }
+
+            value = (value * 10) + (ulong)(c - '0');
+        }
+
+        if (value >= uint.MaxValue)
+        {
+            return false;
+        }
+
+        number = (uint)value;
+        return true;
+    }
+}
