@@ -11,21 +11,22 @@ namespace Ataraxia.Cbor;
 [SuppressMessage("Naming", "CA1710:Identifiers should have correct suffix", Justification = "Named after the CBOR major type, like JsonObject.")]
 public sealed class CborMap : CborValue, IReadOnlyDictionary<string, CborValue>
 {
-    private readonly List<KeyValuePair<string, CborValue>> _entries = [];
-    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
-    private int _integerKeyCount;
+    // Integer-like keys, kept sorted by number; the others in insertion order with an index for lookups.
+    private readonly SortedDictionary<uint, KeyValuePair<string, CborValue>> _integerEntries = [];
+    private readonly List<KeyValuePair<string, CborValue>> _namedEntries = [];
+    private readonly Dictionary<string, int> _namedIndex = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public override CborValueKind Kind => CborValueKind.Map;
 
     /// <inheritdoc />
-    public int Count => _entries.Count;
+    public int Count => _integerEntries.Count + _namedEntries.Count;
 
     /// <inheritdoc />
-    public IEnumerable<string> Keys => _entries.Select(e => e.Key);
+    public IEnumerable<string> Keys => this.Select(e => e.Key);
 
     /// <inheritdoc />
-    public IEnumerable<CborValue> Values => _entries.Select(e => e.Value);
+    public IEnumerable<CborValue> Values => this.Select(e => e.Value);
 
     /// <summary>Gets or sets the value of a key.</summary>
     /// <param name="key">The key.</param>
@@ -43,14 +44,23 @@ public sealed class CborMap : CborValue, IReadOnlyDictionary<string, CborValue>
     public void Add(string key, CborValue value) => Set(key, value);
 
     /// <inheritdoc />
-    public bool ContainsKey(string key) => _index.ContainsKey(key);
+    public bool ContainsKey(string key) => TryGetValue(key, out _);
 
     /// <inheritdoc />
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out CborValue value)
     {
-        if (_index.TryGetValue(key, out int position))
+        ArgumentNullException.ThrowIfNull(key);
+        if (TryParseArrayIndex(key, out uint number))
         {
-            value = _entries[position].Value;
+            if (_integerEntries.TryGetValue(number, out KeyValuePair<string, CborValue> entry))
+            {
+                value = entry.Value;
+                return true;
+            }
+        }
+        else if (_namedIndex.TryGetValue(key, out int position))
+        {
+            value = _namedEntries[position].Value;
             return true;
         }
 
@@ -66,8 +76,8 @@ public sealed class CborMap : CborValue, IReadOnlyDictionary<string, CborValue>
     /// <inheritdoc />
     public override void WriteTo(CborWriter writer)
     {
-        writer.WriteStartMap(_entries.Count);
-        foreach (KeyValuePair<string, CborValue> entry in _entries)
+        writer.WriteStartMap(Count);
+        foreach (KeyValuePair<string, CborValue> entry in this)
         {
             writer.WriteTextString(entry.Key);
             entry.Value.WriteTo(writer);
@@ -75,7 +85,18 @@ public sealed class CborMap : CborValue, IReadOnlyDictionary<string, CborValue>
     }
 
     /// <inheritdoc />
-    public IEnumerator<KeyValuePair<string, CborValue>> GetEnumerator() => _entries.GetEnumerator();
+    public IEnumerator<KeyValuePair<string, CborValue>> GetEnumerator()
+    {
+        foreach (KeyValuePair<string, CborValue> entry in _integerEntries.Values)
+        {
+            yield return entry;
+        }
+
+        foreach (KeyValuePair<string, CborValue> entry in _namedEntries)
+        {
+            yield return entry;
+        }
+    }
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
@@ -87,7 +108,7 @@ public sealed class CborMap : CborValue, IReadOnlyDictionary<string, CborValue>
             return false;
         }
 
-        foreach (KeyValuePair<string, CborValue> entry in _entries)
+        foreach (KeyValuePair<string, CborValue> entry in this)
         {
             if (!map.TryGetValue(entry.Key, out CborValue? value) || !value.Equals(entry.Value))
             {
@@ -99,37 +120,24 @@ public sealed class CborMap : CborValue, IReadOnlyDictionary<string, CborValue>
     }
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(CborValueKind.Map, _entries.Count);
+    public override int GetHashCode() => HashCode.Combine(CborValueKind.Map, Count);
 
     private void Set(string key, CborValue value)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(value);
-        if (_index.TryGetValue(key, out int existing))
+        if (TryParseArrayIndex(key, out uint number))
         {
-            _entries[existing] = new(key, value);
-            return;
+            _integerEntries[number] = new(key, value);
         }
-
-        if (!TryParseArrayIndex(key, out uint number))
+        else if (_namedIndex.TryGetValue(key, out int existing))
         {
-            _index[key] = _entries.Count;
-            _entries.Add(new(key, value));
-            return;
+            _namedEntries[existing] = new(key, value);
         }
-
-        // Integer-like keys come first, ascending, as in a JavaScript object.
-        int position = 0;
-        while (position < _integerKeyCount && uint.Parse(_entries[position].Key, System.Globalization.CultureInfo.InvariantCulture) < number)
+        else
         {
-            position++;
-        }
-
-        _entries.Insert(position, new(key, value));
-        _integerKeyCount++;
-        for (int i = position; i < _entries.Count; i++)
-        {
-            _index[_entries[i].Key] = i;
+            _namedIndex[key] = _namedEntries.Count;
+            _namedEntries.Add(new(key, value));
         }
     }
 

@@ -23,6 +23,9 @@ public ref struct CborReader
     /// <summary>The default limit on nesting of arrays, maps and tags.</summary>
     public const int DefaultMaxDepth = 64;
 
+    /// <summary>The largest nesting limit a reader accepts; deeper recursion would risk the stack.</summary>
+    public const int MaxAllowedDepth = 1024;
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly ReadOnlySpan<byte> _data;
@@ -34,6 +37,7 @@ public ref struct CborReader
     public CborReader(ReadOnlySpan<byte> data, int maxDepth = DefaultMaxDepth)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDepth);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxDepth, MaxAllowedDepth);
         _data = data;
         _position = 0;
         MaxDepth = maxDepth;

@@ -62,7 +62,7 @@ public enum CborValueKind
 /// as JavaScript numbers do.
 /// </para>
 /// </remarks>
-public abstract class CborValue : IEquatable<CborValue>
+public abstract partial class CborValue : IEquatable<CborValue>
 {
     private protected CborValue()
     {
@@ -268,7 +268,8 @@ public abstract class CborValue : IEquatable<CborValue>
                     throw new CborException($"Integer at offset {start} is smaller than -2^53.");
                 }
 
-                return new CborInteger(-1 - (long)argument);
+                // -1 - (2^53 - 1) = -2^53 is a valid JavaScript number but not a safe integer.
+                return argument == CborWriter.MaxSafeInteger ? new CborFloat(-9007199254740992.0) : new CborInteger(-1 - (long)argument);
             }
 
             case CborMajorType.ByteString:
@@ -278,7 +279,9 @@ public abstract class CborValue : IEquatable<CborValue>
             case CborMajorType.Array:
             {
                 int? count = reader.ReadStartArray();
-                var items = new List<CborValue>(count ?? 4);
+                // Never pre-size by the announced count alone: nested containers would multiply it (a 64 KiB input
+                // announcing 64 KiB at every level). Growth follows the items actually read.
+                var items = new List<CborValue>(Math.Min(count ?? 4, 16));
                 if (count is int n)
                 {
                     for (int i = 0; i < n; i++)
@@ -367,12 +370,27 @@ public abstract class CborValue : IEquatable<CborValue>
         _ => throw new CborException($"Map at offset {mapOffset} has a key of kind {key.Kind}, which has no property name."),
     };
 
-    private static bool TryParseDate(string text, out DateTimeOffset date) =>
-        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out date);
+    // Only RFC 3339 date-times, as the JavaScript decoder accepts; JavaScript dates hold whole milliseconds.
+    private static bool TryParseDate(string text, out DateTimeOffset date)
+    {
+        date = default;
+        if (!IsoDatePattern().IsMatch(text)
+            || !DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out DateTimeOffset parsed))
+        {
+            return false;
+        }
+
+        date = new DateTimeOffset(parsed.Ticks - (parsed.Ticks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
+        return true;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex IsoDatePattern();
 
     private static bool TryFromEpochSeconds(double seconds, out DateTimeOffset date)
     {
-        double milliseconds = Math.Floor(seconds * 1000);
+        // JavaScript's Date truncates toward zero (TimeClip).
+        double milliseconds = Math.Truncate(seconds * 1000);
         if (double.IsNaN(milliseconds) || milliseconds < -62135596800000 || milliseconds > 253402300799999)
         {
             date = default;

@@ -47,7 +47,7 @@ public sealed class CborInteger : CborValue
     /// <exception cref="ArgumentOutOfRangeException">The value lies outside ±(2^53 − 1).</exception>
     public CborInteger(long value)
     {
-        if (value is > CborWriter.MaxSafeInteger or < CborWriter.MinSafeInteger - 1)
+        if (value is > CborWriter.MaxSafeInteger or < CborWriter.MinSafeInteger)
         {
             throw new ArgumentOutOfRangeException(nameof(value), value, "JavaScript peers cannot represent integers beyond ±(2^53 - 1); send a double or a string instead.");
         }
@@ -106,14 +106,61 @@ public sealed class CborFloat(double value) : CborValue
     /// <inheritdoc />
     public override string ToString() => ToJavaScriptString(Value);
 
-    internal static string ToJavaScriptString(double value) => value switch
+    // Number.prototype.toString (ECMA-262 Number::toString): shortest round-trip digits, plain notation for
+    // decimal exponents in (-7, 21], exponential notation otherwise.
+    internal static string ToJavaScriptString(double value)
     {
-        double.NaN => "NaN",
-        double.PositiveInfinity => "Infinity",
-        double.NegativeInfinity => "-Infinity",
-        0 => "0",
-        _ => value.ToString("R", CultureInfo.InvariantCulture),
-    };
+        if (double.IsNaN(value))
+        {
+            return "NaN";
+        }
+
+        if (double.IsInfinity(value))
+        {
+            return value > 0 ? "Infinity" : "-Infinity";
+        }
+
+        if (value == 0)
+        {
+            return "0";
+        }
+
+        string roundTrip = Math.Abs(value).ToString("R", CultureInfo.InvariantCulture);
+
+        // Decompose the shortest round-trip form into its significant digits and decimal exponent.
+        int exponentIndex = roundTrip.IndexOfAny(['E', 'e']);
+        string mantissa = exponentIndex < 0 ? roundTrip : roundTrip[..exponentIndex];
+        int exponent = exponentIndex < 0 ? 0 : int.Parse(roundTrip[(exponentIndex + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        int point = mantissa.IndexOf('.', StringComparison.Ordinal);
+        string digits = point < 0 ? mantissa : mantissa.Remove(point, 1);
+        int n = (point < 0 ? mantissa.Length : point) + exponent;
+        int leadingZeros = digits.Length - digits.TrimStart('0').Length;
+        digits = digits.Trim('0');
+        n -= leadingZeros;
+        int k = digits.Length;
+
+        string text;
+        if (k <= n && n <= 21)
+        {
+            text = digits + new string('0', n - k);
+        }
+        else if (0 < n && n <= 21)
+        {
+            text = digits[..n] + "." + digits[n..];
+        }
+        else if (-6 < n && n <= 0)
+        {
+            text = "0." + new string('0', -n) + digits;
+        }
+        else
+        {
+            int e = n - 1;
+            string sign = e < 0 ? "-" : "+";
+            text = (k == 1 ? digits : digits[..1] + "." + digits[1..]) + "e" + sign + Math.Abs(e).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return value < 0 ? "-" + text : text;
+    }
 }
 
 /// <summary>A text string.</summary>
@@ -241,11 +288,22 @@ public sealed class CborTagged : CborValue
 }
 
 /// <summary>An unassigned simple value (not false, true, null or undefined).</summary>
-/// <param name="value">The simple value number.</param>
-public sealed class CborSimple(byte value) : CborValue
+public sealed class CborSimple : CborValue
 {
+    /// <summary>Creates a simple value.</summary>
+    /// <param name="value">0–19 or 32–255; 20–23 are false/true/null/undefined and 24–31 are reserved.</param>
+    public CborSimple(byte value)
+    {
+        if (value is >= 20 and < 32)
+        {
+            throw new ArgumentOutOfRangeException(nameof(value), value, "Simple values 20-23 have their own kinds and 24-31 are reserved.");
+        }
+
+        Value = value;
+    }
+
     /// <summary>Gets the simple value number.</summary>
-    public byte Value { get; } = value;
+    public byte Value { get; }
 
     /// <inheritdoc />
     public override CborValueKind Kind => CborValueKind.Simple;

@@ -208,10 +208,10 @@ public static class PeerMessageCodec
             {
                 NodeId id = ReadNodeId(ref reader);
                 int count = ReadListCount(ref reader, 1);
-                string[] capabilities = count == 0 ? [] : new string[count];
+                var capabilities = NewList<string>(count);
                 for (int i = 0; i < count; i++)
                 {
-                    capabilities[i] = reader.ReadTextString();
+                    capabilities.Add(reader.ReadTextString());
                 }
 
                 return new PeerIdentify(type, id, capabilities);
@@ -232,10 +232,10 @@ public static class PeerMessageCodec
                 string dataType = reader.ReadTextString();
                 byte[] data = reader.ReadByteString().ToArray();
                 int count = ReadListCount(ref reader, 2);
-                var path = new PeerPathEntry[count];
+                var path = NewList<PeerPathEntry>(count);
                 for (int i = 0; i < count; i++)
                 {
-                    path[i] = new PeerPathEntry(ReadNodeId(ref reader), reader.ReadUInt64());
+                    path.Add(new PeerPathEntry(ReadNodeId(ref reader), reader.ReadUInt64()));
                 }
 
                 return new PeerData(target, dataType, data, path);
@@ -245,10 +245,10 @@ public static class PeerMessageCodec
             {
                 ulong ownVersion = reader.ReadUInt64();
                 int count = ReadListCount(ref reader, 2);
-                var nodes = new NodeVersion[count];
+                var nodes = NewList<NodeVersion>(count);
                 for (int i = 0; i < count; i++)
                 {
-                    nodes[i] = new NodeVersion(ReadNodeId(ref reader), reader.ReadUInt64());
+                    nodes.Add(new NodeVersion(ReadNodeId(ref reader), reader.ReadUInt64()));
                 }
 
                 return new PeerNodeSummary(ownVersion, nodes);
@@ -257,10 +257,10 @@ public static class PeerMessageCodec
             case PeerMessageType.NodeRequest:
             {
                 int count = ReadListCount(ref reader, 1);
-                var nodes = new NodeId[count];
+                var nodes = NewList<NodeId>(count);
                 for (int i = 0; i < count; i++)
                 {
-                    nodes[i] = ReadNodeId(ref reader);
+                    nodes.Add(ReadNodeId(ref reader));
                 }
 
                 return new PeerNodeRequest(nodes);
@@ -269,19 +269,19 @@ public static class PeerMessageCodec
             case PeerMessageType.NodeDetails:
             {
                 int count = ReadListCount(ref reader, 3);
-                var nodes = new NodeDetails[count];
+                var nodes = NewList<NodeDetails>(count);
                 for (int i = 0; i < count; i++)
                 {
                     NodeId id = ReadNodeId(ref reader);
                     ulong version = reader.ReadUInt64();
                     int neighbourCount = ReadListCount(ref reader, 2);
-                    var neighbours = new NodeNeighbour[neighbourCount];
+                    var neighbours = NewList<NodeNeighbour>(neighbourCount);
                     for (int j = 0; j < neighbourCount; j++)
                     {
-                        neighbours[j] = new NodeNeighbour(ReadNodeId(ref reader), reader.ReadUInt64());
+                        neighbours.Add(new NodeNeighbour(ReadNodeId(ref reader), reader.ReadUInt64()));
                     }
 
-                    nodes[i] = new NodeDetails(id, version, neighbours);
+                    nodes.Add(new NodeDetails(id, version, neighbours));
                 }
 
                 return new PeerNodeDetails(nodes);
@@ -303,6 +303,9 @@ public static class PeerMessageCodec
 
         return new NodeId(bytes);
     }
+
+    // Lists grow with the entries actually read: a count that lies costs nothing until its entries arrive.
+    private static List<T> NewList<T>(int count) => new(Math.Min(count, 64));
 
     // A list is written as a count followed by the items, each at least `minimumItemBytes` long, so a count that
     // cannot fit in the rest of the message is refused before anything is allocated for it.

@@ -53,6 +53,7 @@ public sealed class PeerSession : IAsyncDisposable
     private Exception? _closeError;
     private volatile State _state;
     private long _lastPingReceived;
+    private long _pingsReceived;
     private long _pingSentAt = -1;
     private long _latencyClock;
     private NodeId? _remoteId;
@@ -136,6 +137,9 @@ public sealed class PeerSession : IAsyncDisposable
 
     /// <summary>Gets the mean round-trip time of the last six samples in whole milliseconds (0 before the first sample).</summary>
     public int Latency => _latency.Latency;
+
+    /// <summary>Gets the number of PINGs received while active (for diagnostics and tests).</summary>
+    internal long PingsReceived => Interlocked.Read(ref _pingsReceived);
 
     /// <summary>Gets why the session ended, or <see cref="PeerDisconnectReason.None"/> while it runs.</summary>
     public PeerDisconnectReason DisconnectReason => (PeerDisconnectReason)Volatile.Read(ref _closeReason);
@@ -448,6 +452,7 @@ public sealed class PeerSession : IAsyncDisposable
                 if (_state == State.Active)
                 {
                     long now = _time.GetTimestamp();
+                    Interlocked.Increment(ref _pingsReceived);
                     Volatile.Write(ref _lastPingReceived, now);
                     lock (_detector)
                     {
