@@ -6,10 +6,16 @@ namespace Ataraxia.Authentication;
 /// An authentication method, identified on the wire by <see cref="Id"/> (WIRE.md §6).
 /// </summary>
 /// <remarks>
+/// <para>
 /// A provider creates one flow per connection attempt. The client offers its providers in the configured
 /// order; the server accepts the methods it has a provider for and answers REJECT to the others. Flows run
 /// during negotiation, one message at a time; implementations need not be thread-safe per flow, but the
 /// provider itself is shared by all connections.
+/// </para>
+/// <para>
+/// Flows run on the connection's read loop while it negotiates, and every step must finish within the
+/// negotiation timeout: keep them short, and make slow checks (a token service, a database) asynchronous.
+/// </para>
 /// </remarks>
 public interface IAuthProvider
 {

@@ -37,10 +37,9 @@ public sealed class HostilePeerTests
     [MemberData(nameof(HostileFrames))]
     public async Task Malformed_frame_during_negotiation_ends_the_session_with_a_protocol_error(string name, string hex)
     {
-        (DuplexPipe serverEnd, DuplexPipe rawEnd) = DuplexPipe.CreatePair();
-        await using var server = new PeerSession(serverEnd, PeerRole.Server, NodeId.NewId(), Options);
-        var peer = new ScriptedPeer(rawEnd);
-        server.Start();
+        await using ScriptedServer scripted = ScriptedServer.Start(Options);
+        PeerSession server = scripted.Session;
+        ScriptedPeer peer = scripted.Peer;
         Assert.Equal(PeerMessageType.Hello, (await peer.ReceiveAsync()).Type);
 
         await peer.SendRawAsync(Convert.FromHexString(hex));
@@ -53,12 +52,9 @@ public sealed class HostilePeerTests
     [Fact]
     public async Task Negotiation_message_after_activation_is_a_protocol_error()
     {
-        (DuplexPipe serverEnd, DuplexPipe rawEnd) = DuplexPipe.CreatePair();
-        await using var server = new PeerSession(serverEnd, PeerRole.Server, NodeId.NewId(), Options);
-        var peer = new ScriptedPeer(rawEnd);
-        server.Start();
-        await peer.NegotiateAsClientAsync(NodeId.NewId());
-        await server.WaitForActiveAsync().DefaultTimeout();
+        await using ScriptedServer scripted = await ScriptedServer.StartActiveAsync(Options);
+        PeerSession server = scripted.Session;
+        ScriptedPeer peer = scripted.Peer;
 
         await peer.SendAsync(new PeerIdentify(PeerMessageType.Select, NodeId.NewId()));
 
@@ -68,12 +64,9 @@ public sealed class HostilePeerTests
     [Fact]
     public async Task Unknown_tags_are_ignored_when_configured_for_message_transports()
     {
-        (DuplexPipe serverEnd, DuplexPipe rawEnd) = DuplexPipe.CreatePair();
-        await using var server = new PeerSession(serverEnd, PeerRole.Server, NodeId.NewId(), Options with { IgnoreUnknownMessageTypes = true });
-        var peer = new ScriptedPeer(rawEnd);
-        server.Start();
-        await peer.NegotiateAsClientAsync(NodeId.NewId());
-        await server.WaitForActiveAsync().DefaultTimeout();
+        await using ScriptedServer scripted = await ScriptedServer.StartActiveAsync(Options with { IgnoreUnknownMessageTypes = true });
+        PeerSession server = scripted.Session;
+        ScriptedPeer peer = scripted.Peer;
 
         await peer.SendRawAsync([0x01, 0x05, 0x01, 0x15]);
         await peer.SendAsync(new PeerNodeRequest([]));
@@ -86,10 +79,9 @@ public sealed class HostilePeerTests
     [Fact]
     public async Task Data_before_authentication_is_dropped_not_delivered()
     {
-        (DuplexPipe serverEnd, DuplexPipe rawEnd) = DuplexPipe.CreatePair();
-        await using var server = new PeerSession(serverEnd, PeerRole.Server, NodeId.NewId(), Options);
-        var peer = new ScriptedPeer(rawEnd);
-        server.Start();
+        await using ScriptedServer scripted = ScriptedServer.Start(Options);
+        PeerSession server = scripted.Session;
+        ScriptedPeer peer = scripted.Peer;
         Assert.Equal(PeerMessageType.Hello, (await peer.ReceiveAsync()).Type);
 
         await peer.SendAsync(new PeerData(NodeId.NewId(), "x", new byte[] { 0xf6 }, [new PeerPathEntry(NodeId.NewId(), 0)]));
@@ -110,10 +102,9 @@ public sealed class HostilePeerTests
     [Fact]
     public async Task Oversized_length_prefix_closes_at_once_without_waiting_for_the_body()
     {
-        (DuplexPipe serverEnd, DuplexPipe rawEnd) = DuplexPipe.CreatePair();
-        await using var server = new PeerSession(serverEnd, PeerRole.Server, NodeId.NewId(), Options with { MaxFrameSize = 1024 });
-        var peer = new ScriptedPeer(rawEnd);
-        server.Start();
+        await using ScriptedServer scripted = ScriptedServer.Start(Options with { MaxFrameSize = 1024 });
+        PeerSession server = scripted.Session;
+        ScriptedPeer peer = scripted.Peer;
         Assert.Equal(PeerMessageType.Hello, (await peer.ReceiveAsync()).Type);
 
         // Announces 2 GiB and sends none of it: the session must not wait for (or allocate) the body.
@@ -141,12 +132,9 @@ public sealed class HostilePeerTests
             Assert.Throws<ArgumentException>(() => pair.Client.TrySend(MakeData(limit + 1)));
         }
 
-        (DuplexPipe serverEnd, DuplexPipe rawEnd) = DuplexPipe.CreatePair();
-        await using var server = new PeerSession(serverEnd, PeerRole.Server, NodeId.NewId(), options);
-        var peer = new ScriptedPeer(rawEnd);
-        server.Start();
-        await peer.NegotiateAsClientAsync(NodeId.NewId());
-        await server.WaitForActiveAsync().DefaultTimeout();
+        await using ScriptedServer scripted = await ScriptedServer.StartActiveAsync(options);
+        PeerSession server = scripted.Session;
+        ScriptedPeer peer = scripted.Peer;
         await peer.SendAsync(MakeData(limit + 1));
         Assert.Equal(PeerDisconnectReason.ProtocolError, await server.Completion.DefaultTimeout());
         Assert.IsType<FrameTooLargeException>(server.DisconnectError);
@@ -155,10 +143,9 @@ public sealed class HostilePeerTests
     [Fact]
     public async Task Connection_ending_inside_a_frame_is_a_protocol_error()
     {
-        (DuplexPipe serverEnd, DuplexPipe rawEnd) = DuplexPipe.CreatePair();
-        await using var server = new PeerSession(serverEnd, PeerRole.Server, NodeId.NewId(), Options);
-        var peer = new ScriptedPeer(rawEnd);
-        server.Start();
+        await using ScriptedServer scripted = ScriptedServer.Start(Options);
+        PeerSession server = scripted.Session;
+        ScriptedPeer peer = scripted.Peer;
         Assert.Equal(PeerMessageType.Hello, (await peer.ReceiveAsync()).Type);
 
         await peer.SendRawAsync([0x13, 0x0d, 0x50, 0x11, 0x22]);

@@ -91,11 +91,10 @@ public sealed class PeerSessionTests
     [Fact]
     public async Task Server_drops_a_client_that_stalls_after_select()
     {
-        (DuplexPipe serverEnd, DuplexPipe rawEnd) = DuplexPipe.CreatePair();
         var options = Fast with { NegotiationTimeout = TimeSpan.FromMilliseconds(300) };
-        await using var server = new PeerSession(serverEnd, PeerRole.Server, NodeId.NewId(), options);
-        var peer = new ScriptedPeer(rawEnd);
-        server.Start();
+        await using ScriptedServer scripted = ScriptedServer.Start(options);
+        PeerSession server = scripted.Session;
+        ScriptedPeer peer = scripted.Peer;
 
         Assert.Equal(PeerMessageType.Hello, (await peer.ReceiveAsync()).Type);
         await peer.SendAsync(new PeerIdentify(PeerMessageType.Select, NodeId.NewId()));
@@ -182,10 +181,9 @@ public sealed class PeerSessionTests
     [Fact]
     public async Task Session_answers_ping_with_pong_even_during_negotiation()
     {
-        (DuplexPipe serverEnd, DuplexPipe rawEnd) = DuplexPipe.CreatePair();
-        await using var server = new PeerSession(serverEnd, PeerRole.Server, NodeId.NewId(), Fast);
-        var peer = new ScriptedPeer(rawEnd);
-        server.Start();
+        await using ScriptedServer scripted = ScriptedServer.Start(Fast);
+        PeerSession server = scripted.Session;
+        ScriptedPeer peer = scripted.Peer;
 
         Assert.Equal(PeerMessageType.Hello, (await peer.ReceiveAsync()).Type);
         await peer.SendAsync(PeerSignal.Ping);
@@ -212,12 +210,9 @@ public sealed class PeerSessionTests
     [Fact]
     public async Task Bye_from_a_raw_peer_ends_the_session_with_remote_bye()
     {
-        (DuplexPipe serverEnd, DuplexPipe rawEnd) = DuplexPipe.CreatePair();
-        await using var server = new PeerSession(serverEnd, PeerRole.Server, NodeId.NewId(), Fast);
-        var peer = new ScriptedPeer(rawEnd);
-        server.Start();
-        await peer.NegotiateAsClientAsync(NodeId.NewId());
-        await server.WaitForActiveAsync().DefaultTimeout();
+        await using ScriptedServer scripted = await ScriptedServer.StartActiveAsync(Fast);
+        PeerSession server = scripted.Session;
+        ScriptedPeer peer = scripted.Peer;
 
         await peer.SendAsync(PeerSignal.Bye);
 
@@ -265,12 +260,9 @@ public sealed class PeerSessionTests
     public async Task A_full_inbound_queue_pauses_reading_but_close_still_completes()
     {
         var options = Fast with { InboundQueueCapacity = 1, CloseTimeout = TimeSpan.FromMilliseconds(300) };
-        (DuplexPipe serverEnd, DuplexPipe rawEnd) = DuplexPipe.CreatePair();
-        await using var server = new PeerSession(serverEnd, PeerRole.Server, NodeId.NewId(), options);
-        var peer = new ScriptedPeer(rawEnd);
-        server.Start();
-        await peer.NegotiateAsClientAsync(NodeId.NewId());
-        await server.WaitForActiveAsync().DefaultTimeout();
+        await using ScriptedServer scripted = await ScriptedServer.StartActiveAsync(options);
+        PeerSession server = scripted.Session;
+        ScriptedPeer peer = scripted.Peer;
 
         for (ulong i = 0; i < 10; i++)
         {
