@@ -17,6 +17,11 @@ namespace Ataraxia.Authentication;
 /// <see cref="SharedSecretAuthOptions.AcceptClientKeyProofs"/> is turned off. Proofs are compared in constant time.
 /// </para>
 /// <para>The secret never leaves the process; it is kept in a private copy.</para>
+/// <para>
+/// Both sides refuse a challenge that the same local node issued through this provider and is still waiting on.
+/// Without that, on a channel without public security an attacker could reflect a node's challenge back to it
+/// on a second connection and use the node's own answer as its proof.
+/// </para>
 /// </remarks>
 public sealed class SharedSecretAuth : IAuthProvider
 {
@@ -27,6 +32,7 @@ public sealed class SharedSecretAuth : IAuthProvider
     private readonly byte[] _secret;
     private readonly SharedSecretAuthOptions _options;
     private readonly Func<byte[]> _createChallenge;
+    private readonly OutstandingChallenges _outstanding = new();
 
     /// <summary>Creates the provider with a binary secret.</summary>
     /// <param name="secret">The secret; at least one byte.</param>
@@ -74,6 +80,13 @@ public sealed class SharedSecretAuth : IAuthProvider
         return new ServerFlow(this, context);
     }
 
+    private byte[] IssueChallenge(AuthContext context)
+    {
+        byte[] challenge = _createChallenge();
+        _outstanding.Add(context.LocalId, challenge);
+        return challenge;
+    }
+
     private byte[] CreateProof(ReadOnlySpan<byte> challenge, ReadOnlySpan<byte> security)
     {
         using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _secret);
@@ -106,7 +119,7 @@ public sealed class SharedSecretAuth : IAuthProvider
 
     private sealed class ClientFlow(SharedSecretAuth provider, AuthContext context) : IAuthClientFlow
     {
-        private readonly byte[] _challenge = provider._createChallenge();
+        private readonly byte[] _challenge = provider.IssueChallenge(context);
         private bool _answered;
 
         public ReadOnlyMemory<byte> InitialMessage => Encode(w =>
@@ -123,6 +136,7 @@ public sealed class SharedSecretAuth : IAuthProvider
             }
 
             _answered = true;
+            provider._outstanding.Remove(context.LocalId, _challenge);
             ReadOnlySpan<byte> serverChallenge;
             ReadOnlySpan<byte> serverProof;
             try
@@ -142,7 +156,7 @@ public sealed class SharedSecretAuth : IAuthProvider
                 throw new ProtocolException("The server's shared-secret data is malformed.", ex);
             }
 
-            if (serverProof.Length != ProofLength || !provider.VerifyProof(serverProof, _challenge, context))
+            if (serverProof.Length != ProofLength || provider._outstanding.Contains(context.LocalId, serverChallenge) || !provider.VerifyProof(serverProof, _challenge, context))
             {
                 // The server does not know the secret (or sits between us and the real server).
                 return ValueTask.FromResult(AuthResult.Reject);
@@ -183,7 +197,14 @@ public sealed class SharedSecretAuth : IAuthProvider
                 return AuthResult.Reject;
             }
 
-            _challenge = provider._createChallenge();
+            if (provider._outstanding.Contains(context.LocalId, clientChallenge))
+            {
+                // Our own challenge reflected back at us: answering would hand the proof to whoever asked.
+                _done = true;
+                return AuthResult.Reject;
+            }
+
+            _challenge = provider.IssueChallenge(context);
             byte[] proof = provider.CreateProof(clientChallenge, context.ServerSecurity.Span);
             byte[] challenge = _challenge;
             return AuthResult.Continue(Encode(w =>
@@ -197,6 +218,7 @@ public sealed class SharedSecretAuth : IAuthProvider
         private AuthResult Finish(ReadOnlySpan<byte> data)
         {
             _done = true;
+            provider._outstanding.Remove(context.LocalId, _challenge!);
             try
             {
                 var reader = new CborReader(data);
@@ -208,6 +230,60 @@ public sealed class SharedSecretAuth : IAuthProvider
             catch (CborException)
             {
                 return AuthResult.Reject;
+            }
+        }
+    }
+}
+
+/// <summary>Challenges a provider issued and still waits on, per local node, bounded in number and age.</summary>
+internal sealed class OutstandingChallenges
+{
+    private const int MaxEntries = 4096;
+    private static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(2);
+
+    private readonly Dictionary<string, long> _issued = new(StringComparer.Ordinal);
+
+    public void Add(NodeId node, byte[] challenge)
+    {
+        lock (_issued)
+        {
+            if (_issued.Count >= MaxEntries)
+            {
+                Prune();
+            }
+
+            _issued[Key(node, challenge)] = Environment.TickCount64;
+        }
+    }
+
+    public void Remove(NodeId node, byte[] challenge)
+    {
+        lock (_issued)
+        {
+            _issued.Remove(Key(node, challenge));
+        }
+    }
+
+    public bool Contains(NodeId node, ReadOnlySpan<byte> challenge)
+    {
+        string key = Key(node, challenge);
+        lock (_issued)
+        {
+            return _issued.TryGetValue(key, out long issuedAt) && Environment.TickCount64 - issuedAt < MaxAge.TotalMilliseconds;
+        }
+    }
+
+    private static string Key(NodeId node, ReadOnlySpan<byte> challenge) => $"{node}:{Convert.ToHexString(challenge)}";
+
+    // Flows of connections that dropped mid-way never remove their challenge; age bounds them.
+    private void Prune()
+    {
+        long now = Environment.TickCount64;
+        foreach (KeyValuePair<string, long> entry in _issued.ToList())
+        {
+            if (now - entry.Value >= MaxAge.TotalMilliseconds || _issued.Count >= MaxEntries)
+            {
+                _issued.Remove(entry.Key);
             }
         }
     }

@@ -86,22 +86,24 @@ public static class PeerMessageCodec
             return false;
         }
 
+        // Copy the (at most five) header bytes out first: segments may be empty or split the header anywhere.
         Span<byte> header = stackalloc byte[5];
-        int info = buffer.FirstSpan[0] & 0x1f;
+        int available = (int)Math.Min(buffer.Length, header.Length);
+        buffer.Slice(0, available).CopyTo(header);
+        int info = header[0] & 0x1f;
         int headerLength = info switch
         {
             < 24 => 1,
             24 => 2,
             25 => 3,
             26 => 5,
-            _ => throw new ProtocolException($"Invalid frame header 0x{buffer.FirstSpan[0]:x2}: the length needs more than 32 bits or is reserved."),
+            _ => throw new ProtocolException($"Invalid frame header 0x{header[0]:x2}: the length needs more than 32 bits or is reserved."),
         };
-        if (buffer.Length < headerLength)
+        if (available < headerLength)
         {
             return false;
         }
 
-        buffer.Slice(0, headerLength).CopyTo(header);
         long length = info switch
         {
             < 24 => info,
