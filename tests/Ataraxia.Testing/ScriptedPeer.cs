@@ -52,6 +52,21 @@ public sealed class ScriptedPeer(IDuplexPipe pipe)
         }
     }
 
+    /// <summary>Reads messages until one matches, discarding the others (pings, topology chatter).</summary>
+    public async Task<T> ReceiveAsync<T>(Func<T, bool>? match = null, TimeSpan? timeout = null)
+        where T : PeerMessage
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TaskTimeoutExtensions.DefaultTimeoutValue);
+        while (true)
+        {
+            PeerMessage message = await ReceiveAsync(timeout).WaitAsync(cts.Token).ConfigureAwait(false);
+            if (message is T typed && (match is null || match(typed)))
+            {
+                return typed;
+            }
+        }
+    }
+
     /// <summary>Waits until the session closes its side, discarding what it still sends.</summary>
     public async Task WaitForEndOfStreamAsync(TimeSpan? timeout = null)
     {

@@ -42,6 +42,12 @@ public static class TaskTimeoutExtensions
     public static Task<T> DefaultTimeout<T>(this ValueTask<T> task, TimeSpan? timeout = null, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
         task.AsTask().DefaultTimeout(timeout, file, line);
 
+    /// <summary>
+    /// The one sanctioned pause: gives the system <see cref="ExpectedTimeout"/> to do something it must NOT do,
+    /// before the test asserts that it did not happen.
+    /// </summary>
+    public static Task ExpectNothingAsync() => Task.Delay(ExpectedTimeout);
+
     /// <summary>Polls a condition until it holds or the deadline passes.</summary>
     public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {

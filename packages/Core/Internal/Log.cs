@@ -38,4 +38,40 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "Peer session {Connection}: transport error.")]
     public static partial void TransportError(ILogger logger, string connection, Exception exception);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Network {Name}: node {NodeId} joined.")]
+    public static partial void NetworkJoined(ILogger logger, string name, NodeId nodeId);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "Network {Name}: node {NodeId} left.")]
+    public static partial void NetworkLeft(ILogger logger, string name, NodeId nodeId);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Debug, Message = "Connection to {Peer} ({Connection}) attached.")]
+    public static partial void ConnectionAttached(ILogger logger, NodeId peer, string connection);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Debug, Message = "Connection to {Peer} ({Connection}) detached: {Reason}.")]
+    public static partial void ConnectionDetached(ILogger logger, NodeId peer, string connection, PeerDisconnectReason reason);
+
+    [LoggerMessage(EventId = 24, Level = LogLevel.Debug, Message = "Node {NodeId} is available.")]
+    public static partial void NodeAvailable(ILogger logger, NodeId nodeId);
+
+    [LoggerMessage(EventId = 25, Level = LogLevel.Debug, Message = "Node {NodeId} is unavailable.")]
+    public static partial void NodeUnavailable(ILogger logger, NodeId nodeId);
+
+    [LoggerMessage(EventId = 26, Level = LogLevel.Debug, Message = "Rejected DATA for {Target} from {Peer}: {Why}.")]
+    public static partial void DataRejected(ILogger logger, NodeId target, NodeId peer, string why);
+
+    [LoggerMessage(EventId = 27, Level = LogLevel.Debug, Message = "Dropped {Type} from {Source}: {Why}.")]
+    public static partial void MessageDropped(ILogger logger, string type, NodeId source, string why);
+
+    [LoggerMessage(EventId = 28, Level = LogLevel.Warning, Message = "A handler of the {Event} event threw.")]
+    public static partial void EventHandlerFailed(ILogger logger, string @event, Exception exception);
+
+    [LoggerMessage(EventId = 29, Level = LogLevel.Warning, Message = "Refused a connection to ourselves (node {NodeId}).")]
+    public static partial void SelfConnection(ILogger logger, NodeId nodeId);
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Transport {Transport} failed to stop.")]
+    public static partial void TransportStopFailed(ILogger logger, string transport, Exception exception);
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Error, Message = "Periodic task {Task} failed.")]
+    public static partial void TimerFailed(ILogger logger, string task, Exception exception);
 }

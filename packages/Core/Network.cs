@@ -1,0 +1,837 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using Ataraxia.Cbor;
+using Ataraxia.Internal;
+using Ataraxia.Protocol;
+using Ataraxia.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Ataraxia;
+
+/// <summary>
+/// The local node's membership in a mesh: it connects through its transports, learns the topology from its
+/// peers, routes messages for others (unless it is an endpoint) and delivers the messages addressed to it.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Events (<see cref="NodeAvailable"/>, <see cref="NodeUnavailable"/>, <see cref="MessageReceived"/>) are raised
+/// one at a time on a dedicated loop, never on a connection's read loop: a slow handler delays later events but
+/// never routing. Availability events fire once per change, after routes settled, never for the local node.
+/// </para>
+/// <para>All members are thread-safe.</para>
+/// </remarks>
+public sealed class Network : IAsyncDisposable
+{
+    private readonly NetworkOptions _options;
+    private readonly PeerSessionOptions _sessionOptions;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private readonly Topology _topology;
+    private readonly Dictionary<NodeId, Node> _available = [];
+    private readonly ConcurrentDictionary<ulong, PendingSend> _pending = new();
+    private readonly ConcurrentDictionary<ulong, Forward> _forwards = new();
+    private readonly SemaphoreSlim _sendSlots;
+    private readonly Channel<Message> _incoming;
+    private readonly Channel<Action> _events = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly List<Task> _pumps = [];
+    private readonly Host _host;
+    private volatile Dictionary<NodeId, PeerConnection> _routes = [];
+    private ITimer? _broadcastTimer;
+    private ITimer? _gossipTimer;
+    private ITimer? _sweepTimer;
+    private bool _broadcastArmed;
+    private long _nextMessageId = -1;
+    private int _state; // 0 new, 1 joined, 2 left
+    private Task? _eventLoop;
+
+    /// <summary>Creates the local node with a fresh id. Call <see cref="JoinAsync"/> to connect.</summary>
+    /// <param name="options">The settings.</param>
+    public Network(NetworkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _sessionOptions = options.Session with
+        {
+            AuthProviders = options.Authentication,
+            LoggerFactory = options.LoggerFactory,
+            TimeProvider = options.TimeProvider,
+        };
+        _sessionOptions.Validate();
+        _logger = options.LoggerFactory.CreateLogger<Network>();
+        _time = options.TimeProvider;
+        Id = NodeId.NewId();
+        _topology = new Topology(Id);
+        _sendSlots = new SemaphoreSlim(options.MaxPendingSends, options.MaxPendingSends);
+        _incoming = Channel.CreateBounded<Message>(new BoundedChannelOptions(options.IncomingMessageCapacity)
+        {
+            FullMode = options.IncomingMessageFullMode,
+            SingleWriter = false,
+        });
+        _host = new Host(this);
+        Groups = new GroupManager(this);
+    }
+
+    /// <summary>Raised when a node becomes reachable.</summary>
+    public event EventHandler<NodeEventArgs>? NodeAvailable;
+
+    /// <summary>Raised when a node stops being reachable.</summary>
+    public event EventHandler<NodeEventArgs>? NodeUnavailable;
+
+    /// <summary>Raised for every application message addressed to this node (also readable through <see cref="ReadMessagesAsync"/>).</summary>
+    public event EventHandler<MessageEventArgs>? MessageReceived;
+
+    /// <summary>Gets the local node id, new for every <see cref="Network"/> instance.</summary>
+    public NodeId Id { get; }
+
+    /// <summary>Gets the network name.</summary>
+    public string Name => _options.Name;
+
+    /// <summary>Gets the settings.</summary>
+    public NetworkOptions Options => _options;
+
+    /// <summary>Gets a value indicating whether the network is joined.</summary>
+    public bool IsJoined => Volatile.Read(ref _state) == 1;
+
+    /// <summary>Gets a snapshot of the nodes currently reachable (the local node excluded).</summary>
+    public IReadOnlyCollection<Node> Nodes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _available.Values];
+            }
+        }
+    }
+
+    internal GroupManager Groups { get; }
+
+    /// <summary>Gets the direct peer messages to a node currently go through, if it is reachable.</summary>
+    internal NodeId? GetNextHop(NodeId id) => _routes.TryGetValue(id, out PeerConnection? hop) ? hop.RemoteId : null;
+
+    internal ILoggerFactory LoggerFactory => _options.LoggerFactory;
+
+    /// <summary>Gets a reachable node by id.</summary>
+    /// <param name="id">The node id.</param>
+    /// <param name="node">The node, when reachable.</param>
+    /// <returns><see langword="true"/> if the node is reachable.</returns>
+    public bool TryGetNode(NodeId id, [NotNullWhen(true)] out Node? node)
+    {
+        lock (_gate)
+        {
+            return _available.TryGetValue(id, out node);
+        }
+    }
+
+    /// <summary>Starts the transports and the topology machinery.</summary>
+    /// <param name="cancellationToken">Cancels starting the transports.</param>
+    /// <returns>A task that completes when every transport started.</returns>
+    /// <exception cref="InvalidOperationException">The network already joined, or left.</exception>
+    public async ValueTask JoinAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("A network joins once; create a new Network to join again.");
+        }
+
+        _eventLoop = Task.Run(RunEventLoopAsync, CancellationToken.None);
+        TimeSpan firstGossip = _options.LatencyGossipInterval + TimeSpan.FromMilliseconds(Random.Shared.Next(2, 103));
+        lock (_gate)
+        {
+            _gossipTimer = _time.CreateTimer(static s => ((Network)s!).Gossip(), this, firstGossip, _options.LatencyGossipInterval);
+            _sweepTimer = _time.CreateTimer(static s => ((Network)s!).SweepForwards(), this, _options.AckTimeout, _options.AckTimeout);
+        }
+
+        Groups.Start();
+        foreach (ITransport transport in _options.Transports)
+        {
+            await transport.StartAsync(_host, cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.NetworkJoined(_logger, Name, Id);
+    }
+
+    /// <summary>Stops the transports, closes every connection (with BYE where the transport uses it) and forgets the mesh.</summary>
+    /// <param name="cancellationToken">Stops waiting for graceful closes.</param>
+    /// <returns>A task that completes when the node left.</returns>
+    public async ValueTask LeaveAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 2, 1) != 1)
+        {
+            return;
+        }
+
+        Groups.Stop();
+        foreach (ITransport transport in _options.Transports)
+        {
+            try
+            {
+                await transport.StopAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.TransportStopFailed(_logger, transport.Name, ex);
+            }
+        }
+
+        List<PeerConnection> connections;
+        lock (_gate)
+        {
+            connections = [.. _topology.Connections];
+            _gossipTimer?.Dispose();
+            _sweepTimer?.Dispose();
+            _broadcastTimer?.Dispose();
+            _broadcastArmed = true; // no more broadcasts
+        }
+
+        await Task.WhenAll(connections.Select(c => c.Session.CloseAsync(cancellationToken))).ConfigureAwait(false);
+        Task[] pumps;
+        lock (_gate)
+        {
+            pumps = [.. _pumps];
+        }
+
+        await Task.WhenAll(pumps).WaitAsync(cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _topology.Clear();
+            UpdateRoutes();
+        }
+
+        foreach (PendingSend pending in _pending.Values)
+        {
+            pending.Fail(MessageDeliveryFailure.ConnectionClosed);
+        }
+
+        _incoming.Writer.TryComplete();
+        _events.Writer.TryComplete();
+        if (_eventLoop is not null)
+        {
+            await _eventLoop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.NetworkLeft(_logger, Name, Id);
+    }
+
+    /// <summary>Sends a message to a node and waits until the first hop accepted it.</summary>
+    /// <param name="target">The node.</param>
+    /// <param name="type">The message type.</param>
+    /// <param name="data">The payload.</param>
+    /// <param name="cancellationToken">Cancels waiting (the message may still arrive).</param>
+    /// <returns>A task that completes when the next hop acknowledged the message.</returns>
+    /// <exception cref="MessageDeliveryException">No route, rejected by the next hop, or timed out.</exception>
+    public ValueTask SendAsync(NodeId target, string type, CborValue data, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        ArgumentNullException.ThrowIfNull(data);
+        return SendEncodedAsync(target, type, data.Encode(), cancellationToken);
+    }
+
+    /// <summary>Sends a message to every reachable node and waits until each first hop answered.</summary>
+    /// <param name="type">The message type.</param>
+    /// <param name="data">The payload.</param>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <returns>The number of nodes whose first hop acknowledged the message; failures to single nodes are not thrown.</returns>
+    public async ValueTask<int> BroadcastAsync(string type, CborValue? data = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        byte[] payload = (data ?? CborValue.Null).Encode();
+        return await SendToManyAsync(Nodes.Select(n => n.Id), type, payload, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a message mapped from a .NET value to every reachable node.</summary>
+    /// <typeparam name="T">The payload type.</typeparam>
+    /// <param name="type">The message type.</param>
+    /// <param name="data">The payload.</param>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <returns>The number of nodes whose first hop acknowledged the message.</returns>
+    [RequiresUnreferencedCode("Maps by reflection over the public properties of T.")]
+    [RequiresDynamicCode("Maps by reflection over the public properties of T.")]
+    public ValueTask<int> BroadcastAsync<T>(string type, T data, CancellationToken cancellationToken = default) =>
+        BroadcastAsync(type, CborSerializer.ToValue(data), cancellationToken);
+
+    /// <summary>Reads the application messages addressed to this node, until the network leaves.</summary>
+    /// <param name="cancellationToken">Stops reading.</param>
+    /// <returns>The messages in arrival order.</returns>
+    /// <remarks>
+    /// Messages are buffered up to <see cref="NetworkOptions.IncomingMessageCapacity"/> whether or not anyone reads;
+    /// <see cref="NetworkOptions.IncomingMessageFullMode"/> says what happens beyond. Use one reader.
+    /// </remarks>
+    public IAsyncEnumerable<Message> ReadMessagesAsync(CancellationToken cancellationToken = default) =>
+        _incoming.Reader.ReadAllAsync(cancellationToken);
+
+    /// <summary>Leaves the network if joined.</summary>
+    /// <returns>A task that completes when the node left.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        await LeaveAsync().ConfigureAwait(false);
+        Interlocked.Exchange(ref _state, 2);
+        _incoming.Writer.TryComplete();
+        _events.Writer.TryComplete();
+    }
+
+    internal async Task<int> SendToManyAsync(IEnumerable<NodeId> targets, string type, byte[] payload, CancellationToken cancellationToken)
+    {
+        Task<bool>[] sends = [.. targets.Select(async target =>
+        {
+            try
+            {
+                await SendEncodedAsync(target, type, payload, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (MessageDeliveryException)
+            {
+                return false;
+            }
+        })];
+        bool[] results = await Task.WhenAll(sends).ConfigureAwait(false);
+        return results.Count(r => r);
+    }
+
+    internal async ValueTask SendEncodedAsync(NodeId target, string type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        if (!IsJoined)
+        {
+            throw new InvalidOperationException("The network is not joined.");
+        }
+
+        await _sendSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        ulong id = 0;
+        try
+        {
+            if (_routes.TryGetValue(target, out PeerConnection? hop) && hop.Session.DisconnectReason != PeerDisconnectReason.None)
+            {
+                // The connection ended a moment ago and its pump has not caught up yet.
+                Forget(hop);
+                _routes.TryGetValue(target, out hop);
+            }
+
+            if (hop is null)
+            {
+                throw new MessageDeliveryException(target, MessageDeliveryFailure.NoRoute);
+            }
+
+            id = NextMessageId();
+            var pending = new PendingSend(hop, target);
+            _pending[id] = pending;
+            try
+            {
+                await hop.Session.SendAsync(new PeerData(target, type, payload, [new PeerPathEntry(Id, id)]), cancellationToken).ConfigureAwait(false);
+            }
+            catch (PeerSessionClosedException ex)
+            {
+                throw new MessageDeliveryException($"The connection to the next hop towards {target} closed.", ex);
+            }
+
+            try
+            {
+                await pending.Task.WaitAsync(_options.AckTimeout, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                throw new MessageDeliveryException(target, MessageDeliveryFailure.Timeout);
+            }
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+            _sendSlots.Release();
+        }
+    }
+
+    internal void RaiseEvent(Action action) => _events.Writer.TryWrite(action);
+
+    private ulong NextMessageId() => (ulong)Interlocked.Increment(ref _nextMessageId);
+
+    private PeerSession CreateSession(IDuplexPipe connection, PeerRole role, PeerChannelSecurity? security, string? name, Func<PeerSessionOptions, PeerSessionOptions>? configure)
+    {
+        PeerSessionOptions options = configure is null ? _sessionOptions : configure(_sessionOptions);
+        return new PeerSession(connection, role, Id, options, security, name);
+    }
+
+    private async Task<NodeId> AttachAsync(PeerSession session, string transport, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (!IsJoined)
+        {
+            session.Abort();
+            throw new InvalidOperationException("The network is not joined.");
+        }
+
+        session.Start();
+        NodeId remote;
+        try
+        {
+            remote = await session.WaitForActiveAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            session.Abort();
+            throw;
+        }
+
+        if (remote == Id)
+        {
+            Log.SelfConnection(_logger, Id);
+            session.Abort();
+            throw new PeerSessionClosedException(PeerDisconnectReason.Manual, new InvalidOperationException("The peer is this node itself."));
+        }
+
+        var connection = new PeerConnection(session, remote, transport);
+        lock (_gate)
+        {
+            if (!IsJoined)
+            {
+                session.Abort();
+                throw new InvalidOperationException("The network left.");
+            }
+
+            _topology.AddConnection(connection);
+            ScheduleBroadcast();
+            Task pump = Task.Run(() => PumpAsync(connection), CancellationToken.None);
+            _pumps.Add(pump);
+            _ = pump.ContinueWith(t => { lock (_gate) { _pumps.Remove(t); } }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        Log.ConnectionAttached(_logger, connection.RemoteId, connection.Transport);
+        return remote;
+    }
+
+    private async Task PumpAsync(PeerConnection connection)
+    {
+        try
+        {
+            await foreach (PeerMessage message in connection.Session.Incoming.ReadAllAsync().ConfigureAwait(false))
+            {
+                switch (message)
+                {
+                    case PeerData data:
+                        await HandleDataAsync(connection, data).ConfigureAwait(false);
+                        break;
+                    case PeerDataResult result:
+                        HandleResult(connection, result);
+                        break;
+                    case PeerNodeSummary summary:
+                        HandleSummary(connection, summary);
+                        break;
+                    case PeerNodeRequest request:
+                        PeerNodeDetails reply;
+                        lock (_gate)
+                        {
+                            reply = _topology.OnRequest(request);
+                        }
+
+                        connection.Post(reply);
+                        break;
+                    case PeerNodeDetails details:
+                        lock (_gate)
+                        {
+                            _topology.OnDetails(connection.RemoteId, details);
+                            ScheduleBroadcast();
+                        }
+
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            await connection.Session.Completion.ConfigureAwait(false);
+            Forget(connection);
+
+            foreach (KeyValuePair<ulong, PendingSend> pending in _pending)
+            {
+                if (pending.Value.Hop == connection)
+                {
+                    pending.Value.Fail(MessageDeliveryFailure.ConnectionClosed);
+                }
+            }
+
+            foreach (KeyValuePair<ulong, Forward> forward in _forwards)
+            {
+                if (forward.Value.From == connection)
+                {
+                    _forwards.TryRemove(forward.Key, out _);
+                }
+            }
+
+            Log.ConnectionDetached(_logger, connection.RemoteId, connection.Transport, connection.Session.DisconnectReason);
+        }
+    }
+
+    // Routes through a connection that ended are dropped at once, not on the next broadcast tick, so that sends do
+    // not pick a dead connection and spare connections take over immediately.
+    private void Forget(PeerConnection connection)
+    {
+        lock (_gate)
+        {
+            if (_topology.RemoveConnection(connection))
+            {
+                if (IsJoined)
+                {
+                    UpdateRoutes();
+                }
+
+                ScheduleBroadcast();
+            }
+        }
+    }
+
+    private void HandleSummary(PeerConnection connection, PeerNodeSummary summary)
+    {
+        List<NodeId> requests;
+        lock (_gate)
+        {
+            requests = _topology.OnSummary(connection.RemoteId, summary);
+            if (_topology.BroadcastNeeded)
+            {
+                ScheduleBroadcast();
+            }
+        }
+
+        if (requests.Count > 0)
+        {
+            connection.Post(new PeerNodeRequest(requests));
+        }
+    }
+
+    private async ValueTask HandleDataAsync(PeerConnection connection, PeerData data)
+    {
+        if (data.Path.Count == 0)
+        {
+            // Nothing to answer to; a well-formed sender always lists itself.
+            return;
+        }
+
+        PeerPathEntry previous = data.Path[^1];
+        if (data.Target == Id)
+        {
+            connection.Post(new PeerDataResult(PeerMessageType.DataAck, previous.Id));
+            await DeliverAsync(data.Path[0].Node, data.DataType, data.Data).ConfigureAwait(false);
+            return;
+        }
+
+        string? why = null;
+        PeerConnection? hop = null;
+        if (_options.Endpoint)
+        {
+            why = "this node is an endpoint";
+        }
+        else if (data.Path.Count >= _options.MaxPathLength)
+        {
+            why = "path too long";
+        }
+        else if (!_routes.TryGetValue(data.Target, out hop))
+        {
+            why = "no route";
+        }
+        else if (PathContains(data.Path, hop.RemoteId) || PathContains(data.Path, Id))
+        {
+            why = "loop";
+        }
+
+        if (why is not null || hop is null)
+        {
+            Log.DataRejected(_logger, data.Target, connection.RemoteId, why ?? "no route");
+            connection.Post(new PeerDataResult(PeerMessageType.DataReject, previous.Id));
+            return;
+        }
+
+        ulong forwardId = NextMessageId();
+        _forwards[forwardId] = new Forward(connection, previous.Id, _time.GetTimestamp());
+        var path = new PeerPathEntry[data.Path.Count + 1];
+        for (int i = 0; i < data.Path.Count; i++)
+        {
+            path[i] = data.Path[i];
+        }
+
+        path[^1] = new PeerPathEntry(Id, forwardId);
+        var forwarded = new PeerData(data.Target, data.DataType, data.Data, path);
+        try
+        {
+            if (!hop.Session.TrySend(forwarded))
+            {
+                // The next hop is congested: refuse rather than let one slow link stall this connection.
+                _forwards.TryRemove(forwardId, out _);
+                Log.DataRejected(_logger, data.Target, connection.RemoteId, "next hop congested");
+                connection.Post(new PeerDataResult(PeerMessageType.DataReject, previous.Id));
+            }
+        }
+        catch (PeerSessionClosedException)
+        {
+            _forwards.TryRemove(forwardId, out _);
+            connection.Post(new PeerDataResult(PeerMessageType.DataReject, previous.Id));
+        }
+    }
+
+    private void HandleResult(PeerConnection connection, PeerDataResult result)
+    {
+        if (_pending.TryGetValue(result.Id, out PendingSend? pending) && pending.Hop == connection)
+        {
+            if (result.Type == PeerMessageType.DataAck)
+            {
+                pending.Succeed();
+            }
+            else
+            {
+                pending.Fail(MessageDeliveryFailure.Rejected);
+            }
+        }
+        else if (_forwards.TryRemove(result.Id, out Forward? forward))
+        {
+            forward.From.Post(new PeerDataResult(result.Type, forward.PreviousId));
+        }
+    }
+
+    private async ValueTask DeliverAsync(NodeId source, string type, ReadOnlyMemory<byte> payload)
+    {
+        Node? node;
+        lock (_gate)
+        {
+            if (!_available.TryGetValue(source, out node))
+            {
+                // DATA from a node we have not marked available yet: refresh routes first (WIRE.md §7.3).
+                UpdateRoutes();
+                _available.TryGetValue(source, out node);
+            }
+        }
+
+        if (node is null)
+        {
+            Log.MessageDropped(_logger, type, source, "the source is not reachable");
+            return;
+        }
+
+        if (!IsSingleItem(payload.Span))
+        {
+            Log.MessageDropped(_logger, type, source, "the payload is not exactly one CBOR item");
+            return;
+        }
+
+        var message = new Message(node, type, payload);
+        if (type.StartsWith(GroupManager.TypePrefix, StringComparison.Ordinal))
+        {
+            Groups.Handle(message);
+            return;
+        }
+
+        Groups.OnMessage(message);
+        if (!_incoming.Writer.TryWrite(message))
+        {
+            try
+            {
+                await _incoming.Writer.WriteAsync(message).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException)
+            {
+            }
+        }
+
+        if (MessageReceived is not null)
+        {
+            RaiseEvent(() => MessageReceived?.Invoke(this, new MessageEventArgs(message)));
+        }
+    }
+
+    private static bool IsSingleItem(ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            var reader = new CborReader(payload);
+            reader.SkipValue();
+            return reader.IsAtEnd;
+        }
+        catch (CborException)
+        {
+            return false;
+        }
+    }
+
+    private static bool PathContains(IReadOnlyList<PeerPathEntry> path, NodeId id)
+    {
+        for (int i = 0; i < path.Count; i++)
+        {
+            if (path[i].Node == id)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // Must hold _gate.
+    private void ScheduleBroadcast()
+    {
+        if (_broadcastArmed)
+        {
+            return;
+        }
+
+        _broadcastArmed = true;
+        _broadcastTimer ??= _time.CreateTimer(static s => ((Network)s!).Broadcast(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _broadcastTimer.Change(_options.TopologyBroadcastDelay, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Broadcast()
+    {
+        try
+        {
+            BroadcastCore();
+        }
+#pragma warning disable CA1031 // A timer callback has nobody to throw to: log loudly instead of vanishing.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.TimerFailed(_logger, nameof(Broadcast), ex);
+        }
+    }
+
+    private void BroadcastCore()
+    {
+        PeerNodeSummary? summary = null;
+        List<PeerConnection> connections;
+        lock (_gate)
+        {
+            if (!IsJoined)
+            {
+                return;
+            }
+
+            _broadcastArmed = false;
+            UpdateRoutes();
+            connections = [.. _topology.Connections];
+            if (_topology.BroadcastNeeded)
+            {
+                _topology.BroadcastNeeded = false;
+                if (!_options.Endpoint)
+                {
+                    summary = _topology.CreateSummary();
+                }
+            }
+        }
+
+        if (summary is not null)
+        {
+            foreach (PeerConnection connection in connections)
+            {
+                connection.Post(summary);
+            }
+        }
+    }
+
+    // Must hold _gate. Recomputes routes and raises availability changes.
+    private void UpdateRoutes()
+    {
+        Dictionary<NodeId, PeerConnection> routes = _topology.ComputeRoutes();
+        _routes = routes;
+        foreach (NodeId id in routes.Keys)
+        {
+            if (!_available.ContainsKey(id))
+            {
+                var node = new Node(this, id);
+                _available[id] = node;
+                Log.NodeAvailable(_logger, id);
+                Groups.OnNodeAvailable(node);
+                RaiseEvent(() => NodeAvailable?.Invoke(this, new NodeEventArgs(node)));
+            }
+        }
+
+        foreach (NodeId id in _available.Keys.Where(id => !routes.ContainsKey(id)).ToList())
+        {
+            Node node = _available[id];
+            _available.Remove(id);
+            node.MarkUnavailable();
+            Log.NodeUnavailable(_logger, id);
+            Groups.OnNodeUnavailable(node);
+            RaiseEvent(() => NodeUnavailable?.Invoke(this, new NodeEventArgs(node)));
+        }
+    }
+
+    private void Gossip()
+    {
+        PeerConnection? target = null;
+        PeerNodeDetails? gossip = null;
+        lock (_gate)
+        {
+            PeerConnection[] connections = [.. _topology.Connections];
+            if (connections.Length > 0)
+            {
+                target = connections[Random.Shared.Next(connections.Length)];
+                gossip = _topology.CreateGossip(target.RemoteId);
+            }
+        }
+
+        if (target is not null && gossip is not null)
+        {
+            target.Post(gossip);
+        }
+    }
+
+    private void SweepForwards()
+    {
+        foreach (KeyValuePair<ulong, Forward> forward in _forwards)
+        {
+            // Forgotten silently, as in JavaScript: the originator times out on its own.
+            if (_time.GetElapsedTime(forward.Value.CreatedAt) > _options.AckTimeout)
+            {
+                _forwards.TryRemove(forward.Key, out _);
+            }
+        }
+    }
+
+    private async Task RunEventLoopAsync()
+    {
+        await foreach (Action action in _events.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                action();
+            }
+#pragma warning disable CA1031 // A user's handler must not stop the event loop.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.EventHandlerFailed(_logger, action.Method.Name, ex);
+            }
+        }
+    }
+
+    private sealed class PendingSend(PeerConnection hop, NodeId target)
+    {
+        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public PeerConnection Hop { get; } = hop;
+
+        public Task Task => _completion.Task;
+
+        public void Succeed() => _completion.TrySetResult();
+
+        public void Fail(MessageDeliveryFailure failure) => _completion.TrySetException(new MessageDeliveryException(target, failure));
+    }
+
+    private sealed record Forward(PeerConnection From, ulong PreviousId, long CreatedAt);
+
+    private sealed class Host(Network network) : ITransportHost
+    {
+        public NodeId LocalId => network.Id;
+
+        public string NetworkName => network.Name;
+
+        public bool IsEndpoint => network._options.Endpoint;
+
+        public ILoggerFactory LoggerFactory => network._options.LoggerFactory;
+
+        public PeerSessionOptions SessionOptions => network._sessionOptions;
+
+        public PeerSession CreateSession(IDuplexPipe connection, PeerRole role, PeerChannelSecurity? security = null, string? connectionName = null, Func<PeerSessionOptions, PeerSessionOptions>? configure = null) =>
+            network.CreateSession(connection, role, security, connectionName, configure);
+
+        public Task<NodeId> AttachAsync(PeerSession session, CancellationToken cancellationToken = default) =>
+            network.AttachAsync(session, session.ConnectionName, cancellationToken);
+    }
+}
