@@ -31,6 +31,7 @@ public sealed class NamedGroup : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(name);
         _network = network;
         Name = name;
+        network.Groups.Activate();
     }
 
     /// <summary>Raised when a node joins the group (or a member becomes reachable).</summary>

@@ -21,14 +21,48 @@ internal sealed class GroupManager(Network network)
     private readonly ILogger _logger = network.LoggerFactory.CreateLogger<GroupManager>();
     private ulong _version;
     private ITimer? _queryTimer;
+    private bool _started;
+    private bool _active;
 
     public void Start()
     {
-        TimeSpan interval = network.Options.GroupQueryInterval;
-        _queryTimer = network.Options.TimeProvider.CreateTimer(static s => ((GroupManager)s!).QueryRandomNode(), this, interval, interval);
+        lock (_lock)
+        {
+            _started = true;
+        }
     }
 
-    public void Stop() => _queryTimer?.Dispose();
+    public void Stop()
+    {
+        lock (_lock)
+        {
+            _started = false;
+            _queryTimer?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Starts asking other nodes for their groups. Like JavaScript, which creates its group machinery only with
+    /// the first group object, a node without groups sends no group queries: apps that use no groups never see them.
+    /// </summary>
+    public void Activate()
+    {
+        List<Node> nodes;
+        lock (_lock)
+        {
+            if (_active)
+            {
+                return;
+            }
+
+            _active = true;
+            TimeSpan interval = network.Options.GroupQueryInterval;
+            _queryTimer = network.Options.TimeProvider.CreateTimer(static s => ((GroupManager)s!).QueryRandomNode(), this, interval, interval);
+            nodes = [.. _remote.Values.Select(r => r.Node)];
+        }
+
+        Send(nodes, QueryType, new CborMap { ["version"] = 0 });
+    }
 
     /// <summary>Gets the members of a group other than the local node.</summary>
     public IReadOnlyCollection<Node> MembersOf(string group)
@@ -90,12 +124,17 @@ internal sealed class GroupManager(Network network)
 
     public void OnNodeAvailable(Node node)
     {
+        bool query;
         lock (_lock)
         {
             _remote[node.Id] = new RemoteNode(node);
+            query = _active && _started;
         }
 
-        Send([node], QueryType, new CborMap { ["version"] = 0 });
+        if (query)
+        {
+            Send([node], QueryType, new CborMap { ["version"] = 0 });
+        }
     }
 
     public void OnNodeUnavailable(Node node)
@@ -286,14 +325,15 @@ internal sealed class GroupManager(Network network)
             ? (ulong)value.AsInt64()
             : null;
 
-    // Protocol messages never wait on the caller's path: they go out in the background.
+    // Protocol messages never run on the caller's path (which may hold the network's lock or be a read loop):
+    // they go out from the thread pool, and nobody waits for their acknowledgements.
     private void Send(IEnumerable<Node> targets, string type, CborValue payload)
     {
         byte[] encoded = payload.Encode();
         NodeId[] ids = [.. targets.Select(n => n.Id)];
         if (ids.Length > 0 && network.IsJoined)
         {
-            _ = network.SendToManyAsync(ids, type, encoded, CancellationToken.None);
+            _ = Task.Run(() => network.SendToManyAsync(ids, type, encoded, CancellationToken.None));
         }
     }
 
