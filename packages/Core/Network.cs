@@ -300,7 +300,7 @@ public sealed class Network : IAsyncDisposable
         }
 
         await _sendSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        ulong id = 0;
+        ulong? id = null;
         try
         {
             if (_routes.TryGetValue(target, out PeerConnection? hop) && hop.Session.DisconnectReason != PeerDisconnectReason.None)
@@ -315,12 +315,13 @@ public sealed class Network : IAsyncDisposable
                 throw new MessageDeliveryException(target, MessageDeliveryFailure.NoRoute);
             }
 
-            id = NextMessageId();
+            ulong messageId = NextMessageId();
             var pending = new PendingSend(hop, target);
-            _pending[id] = pending;
+            _pending[messageId] = pending;
+            id = messageId;
             try
             {
-                await hop.Session.SendAsync(new PeerData(target, type, payload, [new PeerPathEntry(Id, id)]), cancellationToken).ConfigureAwait(false);
+                await hop.Session.SendAsync(new PeerData(target, type, payload, [new PeerPathEntry(Id, messageId)]), cancellationToken).ConfigureAwait(false);
             }
             catch (PeerSessionClosedException ex)
             {
@@ -338,7 +339,11 @@ public sealed class Network : IAsyncDisposable
         }
         finally
         {
-            _pending.TryRemove(id, out _);
+            if (id is ulong sent)
+            {
+                _pending.TryRemove(sent, out _);
+            }
+
             _sendSlots.Release();
         }
     }

@@ -83,7 +83,6 @@ internal sealed class GroupManager(Network network)
 
     public void Join(NamedGroup group)
     {
-        List<Node> targets;
         ulong version;
         lock (_lock)
         {
@@ -99,10 +98,9 @@ internal sealed class GroupManager(Network network)
             }
 
             version = ++_version;
-            targets = [.. _remote.Values.Select(r => r.Node)];
         }
 
-        Send(targets.Count > 0 ? targets : network.Nodes, JoinType, new CborMap { ["id"] = group.Name, ["version"] = (long)version });
+        Send(network.Nodes, JoinType, new CborMap { ["id"] = group.Name, ["version"] = (long)version });
     }
 
     public void Leave(NamedGroup group)

@@ -173,4 +173,17 @@ public sealed class DataForwardingTests : IAsyncLifetime
         Assert.Contains(summary.Nodes, n => n.Id == _far && n.Version == 1);
         Assert.True(summary.OwnVersion >= 1);
     }
+
+    [Fact]
+    public async Task A_send_without_route_leaves_other_pending_sends_alone()
+    {
+        // The first message of this network gets id 0; a failing send must not disturb its acknowledgement.
+        Task first = _network.SendAsync(_far, "hello", CborValue.Null).AsTask();
+        PeerData data = await _peer.ReceiveAsync<PeerData>(d => d.DataType == "hello");
+
+        await Assert.ThrowsAsync<MessageDeliveryException>(() => _network.SendAsync(NodeId.NewId(), "nowhere", CborValue.Null).AsTask());
+        await _peer.SendAsync(new PeerDataResult(PeerMessageType.DataAck, data.Path[0].Id));
+
+        await first.DefaultTimeout();
+    }
 }
