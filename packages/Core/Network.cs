@@ -228,7 +228,26 @@ public sealed class Network : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(type);
         ArgumentNullException.ThrowIfNull(data);
-        return SendEncodedAsync(target, type, data.Encode(), cancellationToken);
+        return SendCoreAsync(target, type, data.Encode(), cancellationToken);
+    }
+
+    /// <summary>Sends a message whose payload is already CBOR-encoded, for example one received and passed on unchanged.</summary>
+    /// <param name="target">The node.</param>
+    /// <param name="type">The message type.</param>
+    /// <param name="encodedPayload">Exactly one well-formed CBOR item; it is sent as given (any argument widths, indefinite lengths).</param>
+    /// <param name="cancellationToken">Cancels waiting (the message may still arrive).</param>
+    /// <returns>A task that completes when the next hop acknowledged the message.</returns>
+    /// <exception cref="ArgumentException">The payload is not exactly one well-formed CBOR item (JavaScript receivers would fail on it).</exception>
+    /// <exception cref="MessageDeliveryException">No route, rejected by the next hop, or timed out.</exception>
+    public ValueTask SendEncodedAsync(NodeId target, string type, ReadOnlyMemory<byte> encodedPayload, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        if (!IsSingleItem(encodedPayload.Span))
+        {
+            throw new ArgumentException("The payload must be exactly one well-formed CBOR item.", nameof(encodedPayload));
+        }
+
+        return SendCoreAsync(target, type, encodedPayload, cancellationToken);
     }
 
     /// <summary>Sends a message to every reachable node and waits until each first hop answered.</summary>
@@ -280,7 +299,7 @@ public sealed class Network : IAsyncDisposable
         {
             try
             {
-                await SendEncodedAsync(target, type, payload, cancellationToken).ConfigureAwait(false);
+                await SendCoreAsync(target, type, payload, cancellationToken).ConfigureAwait(false);
                 return true;
             }
             catch (MessageDeliveryException)
@@ -292,7 +311,7 @@ public sealed class Network : IAsyncDisposable
         return results.Count(r => r);
     }
 
-    internal async ValueTask SendEncodedAsync(NodeId target, string type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    internal async ValueTask SendCoreAsync(NodeId target, string type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         if (!IsJoined)
         {

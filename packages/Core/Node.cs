@@ -34,6 +34,16 @@ public sealed class Node
     public ValueTask SendAsync(string type, CborValue? data = null, CancellationToken cancellationToken = default) =>
         _network.SendAsync(Id, type, data ?? CborValue.Null, cancellationToken);
 
+    /// <summary>Sends a message whose payload is already CBOR-encoded (exactly one well-formed item, sent as given).</summary>
+    /// <param name="type">The message type.</param>
+    /// <param name="encodedPayload">The encoded payload.</param>
+    /// <param name="cancellationToken">Cancels waiting for the acknowledgement.</param>
+    /// <returns>A task that completes when the next hop acknowledged the message.</returns>
+    /// <exception cref="ArgumentException">The payload is not exactly one well-formed CBOR item.</exception>
+    /// <exception cref="MessageDeliveryException">No route, the next hop rejected the message, or it timed out.</exception>
+    public ValueTask SendEncodedAsync(string type, ReadOnlyMemory<byte> encodedPayload, CancellationToken cancellationToken = default) =>
+        _network.SendEncodedAsync(Id, type, encodedPayload, cancellationToken);
+
     /// <summary>Sends a message whose payload is mapped from a .NET value.</summary>
     /// <typeparam name="T">The payload type.</typeparam>
     /// <param name="type">The message type.</param>

@@ -125,4 +125,26 @@ public sealed class NetworkFeatureTests
         Assert.Equal("at:group:query", query.DataType);
         Assert.Equal(new CborMap { ["version"] = 0 }, CborValue.Decode(query.Data.Span));
     }
+
+    [Fact]
+    public async Task Pre_encoded_payloads_are_sent_as_given_and_malformed_ones_refused()
+    {
+        await using Testing.Mesh mesh = await Testing.Mesh.CreateAsync(2);
+        await mesh.LinkAsync(0, 1);
+        await mesh.WaitForVisibilityAsync();
+        var received = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
+        mesh[1].MessageReceived += (_, e) => received.TrySetResult(e.Message);
+        Assert.True(mesh[0].TryGetNode(mesh[1].Id, out Node? target));
+
+        // An indefinite-length map holding a half float: valid CBOR that our encoder never produces itself.
+        byte[] unusual = Convert.FromHexString("bf6168f93e00ff");
+        await target.SendEncodedAsync("raw", unusual);
+
+        Message message = await received.Task.DefaultTimeout();
+        Assert.Equal(unusual, message.RawData.ToArray());
+        Assert.Equal(1.5, message.Data.AsMap()["h"].AsDouble());
+        await Assert.ThrowsAsync<ArgumentException>(() => target.SendEncodedAsync("raw", new byte[] { 0x01, 0x02 }).AsTask());
+        await Assert.ThrowsAsync<ArgumentException>(() => target.SendEncodedAsync("raw", ReadOnlyMemory<byte>.Empty).AsTask());
+        await Assert.ThrowsAsync<ArgumentException>(() => target.SendEncodedAsync("raw", new byte[] { 0x62, 0x61 }).AsTask());
+    }
 }
