@@ -1,0 +1,134 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace Ataraxia.Tcp.Internal;
+
+/// <summary>
+/// A stream (TLS or a plain socket) exposed as an <see cref="IDuplexPipe"/> through two pumps, so the session's
+/// half-close reaches the socket and both ends are released once the session is done with them.
+/// </summary>
+internal sealed class StreamConnection : IDuplexPipe, IAsyncDisposable
+{
+    private readonly Stream _stream;
+    private readonly Socket _socket;
+    private readonly Pipe _input;
+    private readonly Pipe _output;
+    private readonly Task _receive;
+    private readonly Task _send;
+    private int _disposed;
+
+    public StreamConnection(Stream stream, Socket socket, long maxBufferedBytes)
+    {
+        _stream = stream;
+        _socket = socket;
+        var options = new PipeOptions(pauseWriterThreshold: maxBufferedBytes, resumeWriterThreshold: maxBufferedBytes / 2, useSynchronizationContext: false);
+        _input = new Pipe(options);
+        _output = new Pipe(options);
+        _receive = Task.Run(ReceiveAsync);
+        _send = Task.Run(SendAsync);
+    }
+
+    public PipeReader Input => _input.Reader;
+
+    public PipeWriter Output => _output.Writer;
+
+    /// <summary>
+    /// Closes the connection once the session is done with it: lets what the session wrote reach the socket
+    /// (within <paramref name="drainTimeout"/>), then closes the socket, which also ends the receive side.
+    /// </summary>
+    public async Task CloseAsync(TimeSpan drainTimeout)
+    {
+        await _output.Writer.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            await _send.WaitAsync(drainTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A peer that does not read cannot hold the socket open.
+        }
+
+        await DisposeAsync().ConfigureAwait(false);
+        await _receive.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _socket.Close(0);
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReceiveAsync()
+    {
+        PipeWriter writer = _input.Writer;
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                Memory<byte> memory = writer.GetMemory(16 * 1024);
+                int read = await _stream.ReadAsync(memory).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                writer.Advance(read);
+                FlushResult result = await writer.FlushAsync().ConfigureAwait(false);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            error = ex is ObjectDisposedException ? null : ex;
+        }
+
+        await writer.CompleteAsync(error).ConfigureAwait(false);
+    }
+
+    private async Task SendAsync()
+    {
+        PipeReader reader = _output.Reader;
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await reader.ReadAsync().ConfigureAwait(false);
+                foreach (ReadOnlyMemory<byte> segment in result.Buffer)
+                {
+                    await _stream.WriteAsync(segment).ConfigureAwait(false);
+                }
+
+                reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+
+                await _stream.FlushAsync().ConfigureAwait(false);
+            }
+
+            await _stream.FlushAsync().ConfigureAwait(false);
+
+            // Half-close: the peer reads end-of-stream (after TLS close_notify when there is TLS).
+            if (_stream is System.Net.Security.SslStream ssl)
+            {
+                await ssl.ShutdownAsync().ConfigureAwait(false);
+            }
+
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The connection is gone; the receive side will notice.
+        }
+
+        await reader.CompleteAsync().ConfigureAwait(false);
+    }
+}
