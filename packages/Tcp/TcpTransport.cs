@@ -543,7 +543,7 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
             return (network, null);
         }
 
-        var ssl = new SslStream(network, leaveInnerStreamOpen: false, _tls.ValidatePeer);
+        var ssl = new SslStream(network, leaveInnerStreamOpen: false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.HandshakeTimeout);
         try
