@@ -296,6 +296,9 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
                 continue;
             }
 
+            // Counted here, before the next accept, so a burst of connections cannot slip past the limits.
+            Interlocked.Increment(ref _connections);
+            Interlocked.Increment(ref _pending);
             _ = Task.Run(() => RunAcceptedAsync(socket, stopping), CancellationToken.None);
         }
     }
@@ -303,8 +306,6 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
     private async Task RunAcceptedAsync(Socket socket, CancellationToken stopping)
     {
         string name = $"tcp {socket.RemoteEndPoint}";
-        Interlocked.Increment(ref _connections);
-        Interlocked.Increment(ref _pending);
         bool pending = true;
         StreamConnection? connection = null;
         try
