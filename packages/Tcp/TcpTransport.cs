@@ -313,7 +313,7 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
             socket.NoDelay = true;
             (Stream stream, PeerChannelSecurity? security) = await SecureAsync(socket, PeerRole.Server, stopping).ConfigureAwait(false);
             connection = new StreamConnection(stream, socket, MaxBufferedBytes);
-            PeerSession session = _host!.CreateSession(connection, PeerRole.Server, security, name);
+            PeerSession session = _host!.CreateSession(connection, PeerRole.Server, security, name, ConfigureSession);
             NodeId remote = await _host.AttachAsync(session, stopping).ConfigureAwait(false);
             Interlocked.Decrement(ref _pending);
             pending = false;
@@ -469,7 +469,7 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
             (Stream stream, PeerChannelSecurity? security) = await SecureAsync(socket, PeerRole.Client, cancellationToken).ConfigureAwait(false);
             connection = new StreamConnection(stream, socket, MaxBufferedBytes);
-            PeerSession session = _host!.CreateSession(connection, PeerRole.Client, security, $"tcp {peer.Host}:{peer.Port} ({address})");
+            PeerSession session = _host!.CreateSession(connection, PeerRole.Client, security, $"tcp {peer.Host}:{peer.Port} ({address})", ConfigureSession);
             NodeId remote = await _host.AttachAsync(session, cancellationToken).ConfigureAwait(false);
             await RunSessionAsync(session, remote, PeerRole.Client).ConfigureAwait(false);
             return remote;
@@ -592,7 +592,14 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
         return (ssl, new PeerChannelSecurity(local, remote));
     }
 
-    private long MaxBufferedBytes => _host!.SessionOptions.MaxFrameSize + (64 * 1024);
+    private long MaxBufferedBytes => (_options.MaxFrameSize ?? _host!.SessionOptions.MaxFrameSize) + (64 * 1024);
+
+    private PeerSessionOptions ConfigureSession(PeerSessionOptions options) => options with
+    {
+        AuthProviders = _options.Authentication ?? options.AuthProviders,
+        MaxFrameSize = _options.MaxFrameSize ?? options.MaxFrameSize,
+        NegotiationTimeout = _options.NegotiationTimeout ?? options.NegotiationTimeout,
+    };
 
     private static async Task CloseAsync(StreamConnection? connection, Socket socket)
     {

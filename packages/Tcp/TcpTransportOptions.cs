@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Ataraxia.Authentication;
 
 namespace Ataraxia.Tcp;
 
@@ -34,6 +35,18 @@ public sealed record TcpTransportOptions
     /// cannot speak TLS.
     /// </remarks>
     public TcpTlsOptions? Tls { get; init; } = new();
+
+    /// <summary>Gets the authentication providers for this transport's connections, or <see langword="null"/> to use the network's.</summary>
+    /// <remarks>Defaults to <see langword="null"/>.</remarks>
+    public IReadOnlyList<IAuthProvider>? Authentication { get; init; }
+
+    /// <summary>Gets the largest peer message on this transport's connections, or <see langword="null"/> for the network's setting.</summary>
+    /// <remarks>Defaults to <see langword="null"/> (the network's 16 MiB unless changed).</remarks>
+    public long? MaxFrameSize { get; init; }
+
+    /// <summary>Gets the time each negotiation step may take on this transport's connections, or <see langword="null"/> for the network's setting.</summary>
+    /// <remarks>Defaults to <see langword="null"/> (the network's 5 s unless changed).</remarks>
+    public TimeSpan? NegotiationTimeout { get; init; }
 
     /// <summary>Gets the most connections (accepted and opened) the transport keeps at once.</summary>
     /// <remarks>Defaults to 1024. Accepted connections beyond it are closed at once.</remarks>
@@ -70,6 +83,10 @@ public sealed record TcpTransportOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HandshakeTimeout, TimeSpan.Zero, nameof(HandshakeTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ReconnectInitialDelay, TimeSpan.Zero, nameof(ReconnectInitialDelay));
         ArgumentOutOfRangeException.ThrowIfLessThan(ReconnectMaxDelay, ReconnectInitialDelay, nameof(ReconnectMaxDelay));
+        if (Authentication is { Count: 0 })
+        {
+            throw new ArgumentException("Give at least one authentication provider, or null to use the network's.", nameof(Authentication));
+        }
     }
 }
 

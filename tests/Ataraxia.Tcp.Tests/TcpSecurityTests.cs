@@ -28,6 +28,17 @@ public sealed class TcpSecurityTests
     }
 
     [Fact]
+    public async Task Transport_authentication_overrides_the_networks()
+    {
+        // Both networks are configured with different secrets, but their transports agree on one.
+        var shared = new Ataraxia.Authentication.SharedSecretAuth("transport-secret");
+        await using TcpTestNode server = await TcpTestNode.StartAsync(secret: "one", configure: o => o with { Authentication = [shared] });
+        await using TcpTestNode client = await TcpTestNode.StartAsync(secret: "two", configure: o => o with { Authentication = [shared] }, peers: server.EndPoint);
+
+        await TaskTimeoutExtensions.WaitUntilAsync(() => client.Sees(server) && server.Sees(client));
+    }
+
+    [Fact]
     public async Task A_tls_terminating_relay_makes_authentication_fail_on_both_sides()
     {
         await using TcpTestNode server = await TcpTestNode.StartAsync();
