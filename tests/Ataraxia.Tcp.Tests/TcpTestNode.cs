@@ -60,5 +60,8 @@ internal sealed class TcpTestNode : IAsyncDisposable
     {
         await Network.DisposeAsync();
         await Transport.DisposeAsync();
+
+        // Whatever a test provokes, nothing may go wrong badly enough to be logged as an error.
+        Assert.Empty(Logs.Errors);
     }
 }
