@@ -1,20 +1,25 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Ataraxia.Transport;
+using Xunit;
 
 namespace Ataraxia.Testing;
 
 /// <summary>A set of networks joined through one in-memory switchboard, addressed by index.</summary>
 public sealed class Mesh : IAsyncDisposable
 {
-    private Mesh(InMemorySwitchboard switchboard, List<Network> networks, List<InMemoryTransport> transports)
+    private Mesh(InMemorySwitchboard switchboard, List<Network> networks, List<InMemoryTransport> transports, TestLoggerFactory logs)
     {
+        Logs = logs;
         Switchboard = switchboard;
         Networks = networks;
         Transports = transports;
     }
 
     public InMemorySwitchboard Switchboard { get; }
+
+    /// <summary>Gets what all the networks logged; a mesh that logged an error fails the test when disposed.</summary>
+    public TestLoggerFactory Logs { get; }
 
     public IReadOnlyList<Network> Networks { get; }
 
@@ -27,18 +32,19 @@ public sealed class Mesh : IAsyncDisposable
     public static async Task<Mesh> CreateAsync(int count, Func<int, NetworkOptions, NetworkOptions>? configure = null, string name = "test")
     {
         var switchboard = new InMemorySwitchboard();
+        var logs = new TestLoggerFactory();
         var networks = new List<Network>(count);
         var transports = new List<InMemoryTransport>(count);
         for (int i = 0; i < count; i++)
         {
             InMemoryTransport transport = switchboard.CreateTransport($"n{i}");
-            var options = new NetworkOptions { Name = name, Transports = [transport] };
+            var options = new NetworkOptions { Name = name, Transports = [transport], LoggerFactory = logs };
             networks.Add(new Network(configure is null ? options : configure(i, options)));
             transports.Add(transport);
         }
 
         await Task.WhenAll(networks.Select(n => n.JoinAsync().AsTask()));
-        return new Mesh(switchboard, networks, transports);
+        return new Mesh(switchboard, networks, transports, logs);
     }
 
     public Task LinkAsync(int a, int b) => Switchboard.LinkAsync(Transports[a], Transports[b]).DefaultTimeout();
@@ -79,5 +85,6 @@ public sealed class Mesh : IAsyncDisposable
     {
         await Task.WhenAll(Networks.Select(n => n.DisposeAsync().AsTask()));
         await Switchboard.DisposeAsync();
+        Assert.Empty(Logs.Errors);
     }
 }
