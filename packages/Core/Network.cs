@@ -39,6 +39,7 @@ public sealed class Network : IAsyncDisposable
     private readonly List<Task> _pumps = [];
     private readonly Host _host;
     private volatile Dictionary<NodeId, PeerConnection> _routes = [];
+    private volatile bool _routesDirty;
     private ITimer? _broadcastTimer;
     private ITimer? _gossipTimer;
     private ITimer? _sweepTimer;
@@ -322,7 +323,7 @@ public sealed class Network : IAsyncDisposable
         ulong? id = null;
         try
         {
-            if (_routes.TryGetValue(target, out PeerConnection? hop) && hop.Session.DisconnectReason != PeerDisconnectReason.None)
+            if (CurrentRoutes().TryGetValue(target, out PeerConnection? hop) && hop.Session.DisconnectReason != PeerDisconnectReason.None)
             {
                 // The connection ended a moment ago and its pump has not caught up yet.
                 Forget(hop);
@@ -415,6 +416,7 @@ public sealed class Network : IAsyncDisposable
             }
 
             _topology.AddConnection(connection);
+            _routesDirty = true;
             ScheduleBroadcast();
             Task pump = Task.Run(() => PumpAsync(connection), CancellationToken.None);
             _pumps.Add(pump);
@@ -455,6 +457,7 @@ public sealed class Network : IAsyncDisposable
                         lock (_gate)
                         {
                             _topology.OnDetails(connection.RemoteId, details);
+                            _routesDirty = true;
                             ScheduleBroadcast();
                         }
 
@@ -513,6 +516,7 @@ public sealed class Network : IAsyncDisposable
             requests = _topology.OnSummary(connection.RemoteId, summary);
             if (_topology.BroadcastNeeded)
             {
+                _routesDirty = true;
                 ScheduleBroadcast();
             }
         }
@@ -549,7 +553,7 @@ public sealed class Network : IAsyncDisposable
         {
             why = "path too long";
         }
-        else if (!_routes.TryGetValue(data.Target, out hop))
+        else if (!CurrentRoutes().TryGetValue(data.Target, out hop))
         {
             why = "no route";
         }
@@ -688,6 +692,24 @@ public sealed class Network : IAsyncDisposable
         return false;
     }
 
+    // Like JavaScript, routes are recomputed before they are used whenever the topology changed since the last
+    // computation (WIRE.md §9.5): a hop must never forward on a table that is older than what it knows.
+    private Dictionary<NodeId, PeerConnection> CurrentRoutes()
+    {
+        if (_routesDirty)
+        {
+            lock (_gate)
+            {
+                if (_routesDirty && IsJoined)
+                {
+                    UpdateRoutes();
+                }
+            }
+        }
+
+        return _routes;
+    }
+
     // Must hold _gate.
     private void ScheduleBroadcast()
     {
@@ -751,6 +773,7 @@ public sealed class Network : IAsyncDisposable
     // Must hold _gate. Recomputes routes and raises availability changes.
     private void UpdateRoutes()
     {
+        _routesDirty = false;
         Dictionary<NodeId, PeerConnection> routes = _topology.ComputeRoutes();
         _routes = routes;
         foreach (NodeId id in routes.Keys)

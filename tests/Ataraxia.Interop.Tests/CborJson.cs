@@ -8,7 +8,8 @@ namespace Ataraxia.Interop.Tests;
 /// <summary>
 /// Maps payload values to and from the JSON that <c>js/node.js</c> speaks: byte strings as
 /// <c>{"$bytes":"hex"}</c>, undefined as <c>{"$undefined":true}</c>, dates as <c>{"$date":"iso"}</c>,
-/// non-finite numbers as <c>{"$number":"NaN"}</c>; everything else as plain JSON.
+/// non-finite numbers and negative zero as <c>{"$number":"NaN"}</c> (<c>"Infinity"</c>, <c>"-Infinity"</c>,
+/// <c>"-0"</c>); everything else as plain JSON.
 /// </summary>
 public static class CborJson
 {
@@ -19,6 +20,8 @@ public static class CborJson
         {
             case CborInteger i:
                 return JsonValue.Create(i.Value);
+            case CborFloat f when f.Value == 0 && double.IsNegative(f.Value):
+                return Marker("$number", "-0"); // JSON has no negative zero
             case CborFloat f when double.IsFinite(f.Value):
                 return JsonValue.Create(f.Value);
             case CborFloat f:
@@ -82,7 +85,7 @@ public static class CborJson
                     JsonValueKind.True => CborValue.True,
                     JsonValueKind.False => CborValue.False,
                     JsonValueKind.String => new CborText(value.GetValue<string>()),
-                    JsonValueKind.Number when value.TryGetValue(out long integer) => new CborInteger(integer),
+                    JsonValueKind.Number when value.TryGetValue(out long integer) && integer is >= CborWriter.MinSafeInteger and <= CborWriter.MaxSafeInteger => new CborInteger(integer),
                     JsonValueKind.Number => new CborFloat(value.GetValue<double>()),
                     JsonValueKind kind => throw new NotSupportedException($"No CBOR form for JSON {kind}."),
                 };
@@ -91,11 +94,132 @@ public static class CborJson
         }
     }
 
-    /// <summary>Compares two JSON values structurally (numbers by value), after a round trip through text.</summary>
-    public static bool JsonEquals(JsonNode? expected, JsonNode? actual) =>
-        JsonNode.DeepEquals(Reparse(expected), Reparse(actual));
+    /// <summary>
+    /// Compares two JSON values exactly: numbers by their double value (bit for bit, so <c>1</c> equals
+    /// <c>1.0</c> but not <c>1.0000000000000002</c>), strings ordinally, arrays in order, objects by key set
+    /// (JavaScript objects put integer-like keys first, so key order is not compared here).
+    /// </summary>
+    /// <returns><see langword="null"/> when equal, otherwise the path and description of the first difference.</returns>
+    public static string? JsonDifference(JsonNode? expected, JsonNode? actual, string path = "$")
+    {
+        switch (expected, actual)
+        {
+            case (null, null):
+                return null;
+            case (null, _) or (_, null):
+                return $"{path}: expected {Text(expected)}, got {Text(actual)}";
+            case (JsonObject e, JsonObject a):
+                foreach (KeyValuePair<string, JsonNode?> entry in e)
+                {
+                    if (!a.TryGetPropertyValue(entry.Key, out JsonNode? value))
+                    {
+                        return $"{path}: missing key \"{entry.Key}\"";
+                    }
 
-    private static JsonNode? Reparse(JsonNode? node) => node is null ? null : JsonNode.Parse(node.ToJsonString());
+                    if (JsonDifference(entry.Value, value, $"{path}.{entry.Key}") is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                string? extra = a.Select(p => p.Key).FirstOrDefault(k => !e.ContainsKey(k));
+                return extra is null ? null : $"{path}: unexpected key \"{extra}\"";
+            case (JsonArray e, JsonArray a):
+                if (e.Count != a.Count)
+                {
+                    return $"{path}: expected {e.Count} items, got {a.Count}";
+                }
+
+                for (int i = 0; i < e.Count; i++)
+                {
+                    if (JsonDifference(e[i], a[i], $"{path}[{i}]") is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case (JsonValue e, JsonValue a):
+                JsonValueKind kind = e.GetValueKind();
+                if (kind != a.GetValueKind())
+                {
+                    return $"{path}: expected {Text(e)}, got {Text(a)}";
+                }
+
+                bool same = kind switch
+                {
+                    JsonValueKind.Number => BitConverter.DoubleToInt64Bits(NumberOf(e)) == BitConverter.DoubleToInt64Bits(NumberOf(a)),
+                    JsonValueKind.String => string.Equals(e.GetValue<string>(), a.GetValue<string>(), StringComparison.Ordinal),
+                    _ => true, // true, false
+                };
+                return same ? null : $"{path}: expected {Text(e)}, got {Text(a)}";
+            default:
+                return $"{path}: expected {Text(expected)}, got {Text(actual)}";
+        }
+    }
+
+    /// <summary>
+    /// Compares two decoded payloads exactly: same kinds (an integer is not a float), floats bit for bit (any
+    /// NaN equals any NaN), text ordinally, bytes, arrays and map entries in order, dates to the tick.
+    /// </summary>
+    /// <returns><see langword="null"/> when equal, otherwise the path and description of the first difference.</returns>
+    public static string? CborDifference(CborValue expected, CborValue actual, string path = "$")
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        ArgumentNullException.ThrowIfNull(actual);
+        if (expected.Kind != actual.Kind)
+        {
+            return $"{path}: expected {expected.Kind} {expected}, got {actual.Kind} {actual}";
+        }
+
+        switch (expected, actual)
+        {
+            case (CborFloat e, CborFloat a):
+                bool same = (double.IsNaN(e.Value) && double.IsNaN(a.Value)) || BitConverter.DoubleToInt64Bits(e.Value) == BitConverter.DoubleToInt64Bits(a.Value);
+                return same ? null : $"{path}: expected {e.Value:R}, got {a.Value:R}";
+            case (CborDate e, CborDate a):
+                return e.Value.UtcTicks == a.Value.UtcTicks ? null : $"{path}: expected {e}, got {a}";
+            case (CborArray e, CborArray a):
+                if (e.Count != a.Count)
+                {
+                    return $"{path}: expected {e.Count} items, got {a.Count}";
+                }
+
+                for (int i = 0; i < e.Count; i++)
+                {
+                    if (CborDifference(e[i], a[i], $"{path}[{i}]") is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case (CborMap e, CborMap a):
+                string[] expectedKeys = [.. e.Keys];
+                string[] actualKeys = [.. a.Keys];
+                if (!expectedKeys.SequenceEqual(actualKeys, StringComparer.Ordinal))
+                {
+                    return $"{path}: expected keys [{string.Join(", ", expectedKeys)}], got [{string.Join(", ", actualKeys)}]";
+                }
+
+                foreach (string key in expectedKeys)
+                {
+                    if (CborDifference(e[key], a[key], $"{path}.{key}") is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            default:
+                return expected.Equals(actual) ? null : $"{path}: expected {expected}, got {actual}";
+        }
+    }
+
+    // The value of a JSON number however the node holds it (a parsed number, a long or a double).
+    private static double NumberOf(JsonValue value) => double.Parse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture);
+
+    private static string Text(JsonNode? node) => node?.ToJsonString() ?? "null";
 
     private static JsonObject Marker(string name, string value) => new() { [name] = value };
 }

@@ -9,12 +9,16 @@ public static class JsEnvironment
 {
     private static readonly Lazy<string?> NodePath = new(() => FindOnPath("node"));
     private static readonly Lazy<string?> NpmPath = new(() => FindOnPath("npm"));
+    private static readonly Lazy<string?> KillPath = new(() => FindOnPath("kill"));
 
     /// <summary>Gets the full path of <c>node</c>, or <see langword="null"/> when it is not on PATH.</summary>
     public static string? Node => NodePath.Value;
 
     /// <summary>Gets the full path of <c>npm</c>, or <see langword="null"/> when it is not on PATH.</summary>
     public static string? Npm => NpmPath.Value;
+
+    /// <summary>Gets the full path of <c>kill</c>, or <see langword="null"/> when it is not on PATH.</summary>
+    public static string? Kill => KillPath.Value;
 
     /// <summary>Gets the folder holding package.json, package-lock.json and node.js.</summary>
     public static string JsDirectory { get; } =
@@ -23,8 +27,14 @@ public static class JsEnvironment
 
     /// <summary>Gets the reason JavaScript tests skip, or <see langword="null"/> when they run.</summary>
     public static string? SkipReason => Node is null
-        ? "node is not on PATH; install Node.js 18+ to run the JavaScript interop tests."
+        ? "node is not on PATH; install Node.js 20 to run the JavaScript interop tests."
         : null;
+
+    /// <summary>Gets the reason tests that freeze a process with SIGSTOP skip, or <see langword="null"/> when they run.</summary>
+    public static string? FreezeSkipReason =>
+        SkipReason ?? (!OperatingSystem.IsLinux()
+            ? "Freezing a process (kill -STOP) is only exercised on Linux."
+            : Kill is null ? "kill is not on PATH; it is needed to freeze a process with SIGSTOP." : null);
 
     /// <summary>Runs a program to completion with a deadline and returns its exit code and combined output.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(string fileName, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout)
@@ -125,6 +135,19 @@ public sealed class JsTheoryAttribute : TheoryAttribute
     public JsTheoryAttribute()
     {
         if (JsEnvironment.SkipReason is { } reason)
+        {
+            Skip = reason;
+        }
+    }
+}
+
+/// <summary>A fact that freezes a JavaScript node with SIGSTOP: runs on Linux with node and kill on PATH, skips with the reason elsewhere.</summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+public sealed class JsFreezeFactAttribute : FactAttribute
+{
+    public JsFreezeFactAttribute()
+    {
+        if (JsEnvironment.FreezeSkipReason is { } reason)
         {
             Skip = reason;
         }

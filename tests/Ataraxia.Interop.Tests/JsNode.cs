@@ -67,6 +67,15 @@ public sealed class JsNode : IAsyncDisposable
     /// <summary>Gets a value indicating whether the process has exited.</summary>
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Gets the process id.</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>Gets the TCP port the node listens on, once <see cref="ListenAsync"/> ran.</summary>
+    public int TcpPort { get; private set; }
+
+    /// <summary>Gets the WebSocket port the node listens on, once <see cref="ListenWebSocketAsync"/> ran.</summary>
+    public int WebSocketPort { get; private set; }
+
     /// <summary>Gets a snapshot of every event received so far.</summary>
     public IReadOnlyList<JsonObject> Events
     {
@@ -137,6 +146,66 @@ public sealed class JsNode : IAsyncDisposable
 
     /// <summary>Returns whether an event has the given name.</summary>
     public static bool Is(JsonObject e, string name) => (string?)e["event"] == name;
+
+    /// <summary>Listens for plain TCP connections on an OS-assigned port.</summary>
+    public async Task<int> ListenAsync() =>
+        TcpPort = (int)(await RequestAsync(new JsonObject { ["cmd"] = "listen" }, "listening"))["port"]!;
+
+    /// <summary>Listens for WebSocket connections on an OS-assigned port.</summary>
+    public async Task<int> ListenWebSocketAsync() =>
+        WebSocketPort = (int)(await RequestAsync(new JsonObject { ["cmd"] = "ws-listen" }, "ws-listening"))["port"]!;
+
+    /// <summary>Opens a plain TCP connection (returns once TCP is connected, not once negotiated).</summary>
+    public Task ConnectAsync(int port) => RequestAsync(new JsonObject { ["cmd"] = "connect", ["port"] = port }, "connected");
+
+    /// <summary>Opens a WebSocket connection (returns once the WebSocket is open, not once negotiated).</summary>
+    public Task ConnectWebSocketAsync(int port) => RequestAsync(new JsonObject { ["cmd"] = "ws-connect", ["port"] = port }, "ws-connected");
+
+    /// <summary>Sends a message (data in the JSON form of <see cref="CborJson"/>) and waits for the acknowledgement.</summary>
+    public Task SendAsync(NodeId to, string type, JsonNode? data, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        RequestAsync(new JsonObject { ["cmd"] = "send", ["to"] = Hex(to), ["type"] = type, ["data"] = data }, "sent", timeout: null, file, line);
+
+    /// <summary>Gets the ids (hex) of the nodes the JavaScript network currently lists.</summary>
+    public async Task<HashSet<string>> NodesAsync()
+    {
+        JsonObject reply = await RequestAsync(new JsonObject { ["cmd"] = "nodes" }, "nodes");
+        return [.. reply["ids"]!.AsArray().Select(id => (string)id!)];
+    }
+
+    /// <summary>Gets the ids (hex) of the other members of a group, as the JavaScript <c>NamedGroup</c> lists them.</summary>
+    public async Task<HashSet<string>> GroupMembersAsync(string group)
+    {
+        JsonObject reply = await RequestAsync(new JsonObject { ["cmd"] = "group-members", ["group"] = group }, "group-members");
+        return [.. reply["ids"]!.AsArray().Select(id => (string)id!)];
+    }
+
+    /// <summary>Waits until the node lists <paramref name="id"/> as available (an <c>available</c> event, before or after the call).</summary>
+    public Task<JsonObject> WaitForAvailableAsync(NodeId id, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
+    {
+        string hex = Hex(id);
+        return WaitForEventAsync(e => Is(e, "available") && (string?)e["id"] == hex, timeout: null, file, line);
+    }
+
+    /// <summary>Waits for the first application message of the given type.</summary>
+    public Task<JsonObject> WaitForMessageAsync(string type, TimeSpan? timeout = null, [CallerFilePath] string file = "", [CallerLineNumber] int line = 0) =>
+        WaitForEventAsync(e => Is(e, "message") && (string?)e["type"] == type, timeout, file, line);
+
+    /// <summary>Kills the process at once (SIGKILL): no BYE, no goodbye; its sockets close.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync().DefaultTimeout();
+    }
+
+    /// <summary>Sends a signal with <c>kill -SIGNAL pid</c>, e.g. <c>STOP</c> to freeze the process and <c>CONT</c> to resume it.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        string kill = JsEnvironment.Kill ?? throw new InvalidOperationException("kill is not on PATH.");
+        (int exitCode, string output) = await JsEnvironment.RunAsync(kill, ["-" + signal, _process.Id.ToString(CultureInfo.InvariantCulture)], JsEnvironment.JsDirectory, TimeSpan.FromSeconds(10));
+        Assert.True(exitCode == 0, $"kill -{signal} {_process.Id} failed with exit code {exitCode}: {output}");
+    }
+
+    private static string Hex(NodeId id) => Convert.ToHexStringLower(id.ToByteArray());
 
     /// <summary>Writes one command line to the node's stdin.</summary>
     public async Task SendCommandAsync(JsonObject command)

@@ -8,43 +8,31 @@ using Ataraxia.Transport;
 namespace Ataraxia.Interop.Tests;
 
 /// <summary>The outcome of one connection: the authenticated peer, or why negotiation failed.</summary>
-public sealed record PlainConnectionResult(PeerSession Session, NodeId? RemoteId, Exception? Error);
+public sealed record ConnectionResult(PeerSession Session, NodeId? RemoteId, Exception? Error);
 
 /// <summary>
 /// A test transport: plain TCP on the loopback address with the stream framing of WIRE.md §4.1 and no
-/// encryption, as ataraxia-local uses (§4.3). It either listens on an OS-assigned port or connects once to a
-/// given port; it never reconnects.
+/// encryption, as ataraxia-local uses (§4.3). It listens on an OS-assigned port and opens connections when
+/// told to (<see cref="ConnectAsync"/>); it never reconnects.
 /// </summary>
 public sealed class PlainStreamTransport : ITransport, IAsyncDisposable
 {
-    private readonly IPEndPoint? _connectTo;
-    private readonly Channel<PlainConnectionResult> _results = Channel.CreateUnbounded<PlainConnectionResult>();
+    private readonly Channel<ConnectionResult> _results = Channel.CreateUnbounded<ConnectionResult>();
     private readonly ConcurrentDictionary<SocketDuplexPipe, Task> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
     private TcpListener? _listener;
     private Task _acceptLoop = Task.CompletedTask;
     private ITransportHost? _host;
 
-    private PlainStreamTransport(IPEndPoint? connectTo)
-    {
-        _connectTo = connectTo;
-    }
-
     public string Name => "plain-tcp";
 
-    /// <summary>Gets the port listened on, once started (listening transports only).</summary>
-    public int Port => ((IPEndPoint?)_listener?.LocalEndpoint)?.Port ?? throw new InvalidOperationException("The transport does not listen.");
+    /// <summary>Gets the port listened on, once started.</summary>
+    public int Port => ((IPEndPoint?)_listener?.LocalEndpoint)?.Port ?? throw new InvalidOperationException("The transport is not started.");
 
-    /// <summary>Gets the outcome of every connection, in the order negotiations ended.</summary>
-    public ChannelReader<PlainConnectionResult> Connections => _results.Reader;
+    /// <summary>Gets the outcome of every connection, accepted or opened, in the order negotiations ended.</summary>
+    public ChannelReader<ConnectionResult> Connections => _results.Reader;
 
-    /// <summary>Creates a transport that accepts connections on 127.0.0.1 and an OS-assigned port.</summary>
-    public static PlainStreamTransport Listening() => new(connectTo: null);
-
-    /// <summary>Creates a transport that opens one connection to 127.0.0.1:<paramref name="port"/> when started.</summary>
-    public static PlainStreamTransport ConnectingTo(int port) => new(new IPEndPoint(IPAddress.Loopback, port));
-
-    public async ValueTask StartAsync(ITransportHost host, CancellationToken cancellationToken = default)
+    public ValueTask StartAsync(ITransportHost host, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(host);
         if (_host is not null)
@@ -53,18 +41,24 @@ public sealed class PlainStreamTransport : ITransport, IAsyncDisposable
         }
 
         _host = host;
-        if (_connectTo is null)
+        _listener = new TcpListener(IPAddress.Loopback, 0);
+        _listener.Start();
+        _acceptLoop = AcceptLoopAsync(_listener);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Opens a connection to 127.0.0.1:<paramref name="port"/> and returns once negotiation ended.</summary>
+    public async Task<ConnectionResult> ConnectAsync(int port, CancellationToken cancellationToken = default)
+    {
+        if (_host is null)
         {
-            _listener = new TcpListener(IPAddress.Loopback, 0);
-            _listener.Start();
-            _acceptLoop = AcceptLoopAsync(_listener);
-            return;
+            throw new InvalidOperationException("The transport is not started; join the network first.");
         }
 
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            await socket.ConnectAsync(_connectTo, cancellationToken);
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
         }
         catch
         {
@@ -72,7 +66,9 @@ public sealed class PlainStreamTransport : ITransport, IAsyncDisposable
             throw;
         }
 
-        Run(socket, PeerRole.Client);
+        var outcome = new TaskCompletionSource<ConnectionResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Run(socket, PeerRole.Client, outcome);
+        return await outcome.Task;
     }
 
     /// <summary>Stops accepting. Sessions stay up: the network closes them (with BYE) after stopping its transports.</summary>
@@ -111,32 +107,36 @@ public sealed class PlainStreamTransport : ITransport, IAsyncDisposable
                 return; // stopped
             }
 
-            Run(socket, PeerRole.Server);
+            Run(socket, PeerRole.Server, outcome: null);
         }
     }
 
-    private void Run(Socket socket, PeerRole role)
+    private void Run(Socket socket, PeerRole role, TaskCompletionSource<ConnectionResult>? outcome)
     {
         socket.NoDelay = true;
         var pipe = new SocketDuplexPipe(socket);
         string name = $"{Name}:{role.ToString().ToLowerInvariant()}:{socket.RemoteEndPoint}";
         PeerSession session = _host!.CreateSession(pipe, role, security: null, connectionName: name);
-        _connections[pipe] = RunSessionAsync(pipe, session);
+        _connections[pipe] = RunSessionAsync(pipe, session, outcome);
     }
 
-    private async Task RunSessionAsync(SocketDuplexPipe pipe, PeerSession session)
+    private async Task RunSessionAsync(SocketDuplexPipe pipe, PeerSession session, TaskCompletionSource<ConnectionResult>? outcome)
     {
         // Let Run register the connection before anything below can remove it.
         await Task.Yield();
+        ConnectionResult result;
         try
         {
             NodeId remote = await _host!.AttachAsync(session, _stopping.Token);
-            _results.Writer.TryWrite(new PlainConnectionResult(session, remote, null));
+            result = new ConnectionResult(session, remote, null);
         }
         catch (Exception ex)
         {
-            _results.Writer.TryWrite(new PlainConnectionResult(session, null, ex));
+            result = new ConnectionResult(session, null, ex);
         }
+
+        _results.Writer.TryWrite(result);
+        outcome?.TrySetResult(result);
 
         // Whatever ended the session, the socket goes with it.
         await session.Completion;

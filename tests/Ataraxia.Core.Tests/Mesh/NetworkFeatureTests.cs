@@ -147,4 +147,36 @@ public sealed class NetworkFeatureTests
         await Assert.ThrowsAsync<ArgumentException>(() => target.SendEncodedAsync("raw", ReadOnlyMemory<byte>.Empty).AsTask());
         await Assert.ThrowsAsync<ArgumentException>(() => target.SendEncodedAsync("raw", new byte[] { 0x62, 0x61 }).AsTask());
     }
+
+    [Fact]
+    public async Task Sends_use_routes_recomputed_from_the_latest_topology_not_the_last_broadcast_tick()
+    {
+        var transport = new ScriptedTransport();
+        await using var network = new Network(new NetworkOptions
+        {
+            Name = "fresh-routes",
+            Transports = [transport],
+
+            // No periodic recomputation during the test: only the on-demand one can find the route.
+            TopologyBroadcastDelay = TimeSpan.FromSeconds(30),
+            Session = new() { CloseTimeout = TimeSpan.FromMilliseconds(100) },
+        });
+        await network.JoinAsync();
+        NodeId peerId = NodeId.NewId();
+        NodeId far = NodeId.NewId();
+        ScriptedPeer peer = await transport.ConnectAsync(peerId);
+
+        await peer.SendAsync(new PeerNodeDetails(
+        [
+            new NodeDetails(peerId, 1, [new NodeNeighbour(network.Id, 0), new NodeNeighbour(far, 1)]),
+            new NodeDetails(far, 1, [new NodeNeighbour(peerId, 1)]),
+        ]));
+        await peer.SendAsync(new PeerNodeRequest([network.Id]));
+        await peer.ReceiveAsync<PeerNodeDetails>(); // the details above have been processed by now
+
+        Task send = network.SendAsync(far, "fresh", CborValue.Null).AsTask();
+        PeerData data = await peer.ReceiveAsync<PeerData>(d => d.DataType == "fresh");
+        await peer.SendAsync(new PeerDataResult(PeerMessageType.DataAck, data.Path[0].Id));
+        await send.DefaultTimeout();
+    }
 }
