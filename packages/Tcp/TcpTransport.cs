@@ -343,7 +343,7 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
 
     private async Task DialLoopAsync(DnsEndPoint peer, CancellationToken cancellationToken)
     {
-        int failures = 0;
+        var backoff = new ReconnectBackoff(_options.ReconnectInitialDelay, _options.ReconnectMaxDelay);
         bool authFailureLogged = false;
         IPAddress? lastGood = null;
         TimeProvider time = _host!.SessionOptions.TimeProvider;
@@ -392,15 +392,12 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
             if (lasted)
             {
                 // A lasting session ended: reconnect at once (the same address first), with a fresh back-off.
-                failures = 0;
+                backoff.Reset();
                 authFailureLogged = false;
                 continue;
             }
 
-            // Full jitter: a random wait up to the exponentially growing ceiling.
-            double ceiling = Math.Min(_options.ReconnectMaxDelay.TotalMilliseconds, _options.ReconnectInitialDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures, 30)));
-            TimeSpan delay = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling);
-            failures++;
+            TimeSpan delay = backoff.NextDelay();
             Log.Backoff(_logger, peer, delay);
             try
             {

@@ -192,7 +192,7 @@ public sealed class WebSocketClientTransport : ITransport, IAsyncDisposable
     private async Task DialLoopAsync(Uri url, CancellationToken cancellationToken)
     {
         var state = new DialState();
-        int failures = 0;
+        var backoff = new ReconnectBackoff(_options.ReconnectInitialDelay, _options.ReconnectMaxDelay);
         TimeProvider time = _host!.SessionOptions.TimeProvider;
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -221,15 +221,12 @@ public sealed class WebSocketClientTransport : ITransport, IAsyncDisposable
             if (lasted)
             {
                 // A lasting session ended: reconnect at once, with a fresh back-off.
-                failures = 0;
+                backoff.Reset();
                 state.AuthenticationFailureLogged = false;
                 continue;
             }
 
-            // Full jitter: a random wait up to the exponentially growing ceiling.
-            double ceiling = Math.Min(_options.ReconnectMaxDelay.TotalMilliseconds, _options.ReconnectInitialDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures, 30)));
-            TimeSpan delay = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * ceiling);
-            failures++;
+            TimeSpan delay = backoff.NextDelay();
             Log.Backoff(_logger, url, delay);
             try
             {
