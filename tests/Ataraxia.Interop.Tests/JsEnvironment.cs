@@ -1,6 +1,5 @@
-using System.Diagnostics;
+using Ataraxia.Testing;
 using System.Reflection;
-using System.Text;
 
 namespace Ataraxia.Interop.Tests;
 
@@ -37,82 +36,10 @@ public static class JsEnvironment
             : Kill is null ? "kill is not on PATH; it is needed to freeze a process with SIGSTOP." : null);
 
     /// <summary>Runs a program to completion with a deadline and returns its exit code and combined output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string fileName, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout)
-    {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
+    public static Task<(int ExitCode, string Output)> RunAsync(string fileName, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout) =>
+        ExternalProgram.RunAsync(fileName, arguments, workingDirectory, timeout);
 
-        using var process = new Process { StartInfo = startInfo };
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var deadline = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Path.GetFileName(fileName)} {string.Join(' ', startInfo.ArgumentList)} did not finish within {timeout}. Output:\n{Read(output)}");
-        }
-
-        // The parameterless wait also drains the redirected output.
-        await process.WaitForExitAsync(CancellationToken.None);
-        return (process.ExitCode, Read(output));
-    }
-
-    private static void Append(StringBuilder output, string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (output)
-        {
-            output.AppendLine(line);
-        }
-    }
-
-    private static string Read(StringBuilder output)
-    {
-        lock (output)
-        {
-            return output.ToString();
-        }
-    }
-
-    private static string? FindOnPath(string name)
-    {
-        string[] candidates = OperatingSystem.IsWindows() ? [name + ".exe", name + ".cmd"] : [name];
-        string path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
-        foreach (string directory in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            foreach (string candidate in candidates)
-            {
-                string full = Path.Combine(directory, candidate);
-                if (File.Exists(full))
-                {
-                    return full;
-                }
-            }
-        }
-
-        return null;
-    }
+    private static string? FindOnPath(string name) => ExternalProgram.FindOnPath(name);
 }
 
 /// <summary>A fact that needs a JavaScript node: skipped with a reason when <c>node</c> is not on PATH, and run (and able to fail) otherwise.</summary>

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Ataraxia.Testing;
 using System.Reflection;
 using System.Text;
 
@@ -82,77 +82,16 @@ internal static class BrowserEnvironment
     }
 
     /// <summary>Runs a program to completion with a deadline and returns its exit code and combined output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string fileName, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout)
-    {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
+    public static Task<(int ExitCode, string Output)> RunAsync(string fileName, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout) =>
+        ExternalProgram.RunAsync(fileName, arguments, workingDirectory, timeout);
 
-        using var process = new Process { StartInfo = startInfo };
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var deadline = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Path.GetFileName(fileName)} {string.Join(' ', startInfo.ArgumentList)} did not finish within {timeout}. Output:\n{Read(output)}");
-        }
+    /// <summary>Appends a line of a child process's output (thread-safe).</summary>
+    public static void Append(StringBuilder output, string? line) => ExternalProgram.Append(output, line);
 
-        // The parameterless wait also drains the redirected output.
-        await process.WaitForExitAsync(CancellationToken.None);
-        return (process.ExitCode, Read(output));
-    }
+    /// <summary>Reads what <see cref="Append"/> collected so far.</summary>
+    public static string Read(StringBuilder output) => ExternalProgram.Read(output);
 
-    public static void Append(StringBuilder output, string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (output)
-        {
-            output.AppendLine(line);
-        }
-    }
-
-    public static string Read(StringBuilder output)
-    {
-        lock (output)
-        {
-            return output.ToString();
-        }
-    }
-
-    private static string? FindOnPath(string name)
-    {
-        foreach (string directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            string candidate = Path.Combine(directory, name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
-    }
+    private static string? FindOnPath(string name) => ExternalProgram.FindOnPath(name);
 }
 
 /// <summary>A fact that runs only where Chromium, node and npm are installed, and says which is missing when skipped.</summary>
