@@ -1,3 +1,4 @@
+using Ataraxia.WebSockets.Internal;
 using System.Net.Security;
 using System.Net.WebSockets;
 using System.Security.Cryptography.X509Certificates;
@@ -82,27 +83,7 @@ public sealed record WebSocketClientTransportOptions
             WebSocketClientTransport.CheckUrl(server, nameof(Servers));
         }
 
-        if (Authentication is { Count: 0 })
-        {
-            throw new ArgumentException("Give at least one authentication provider, or null to use the network's.", nameof(Authentication));
-        }
-
-        if (MaxMessageSize is long max)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(max, 64, nameof(MaxMessageSize));
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(max, Array.MaxLength - 1, nameof(MaxMessageSize));
-        }
-
-        if (NegotiationTimeout is TimeSpan negotiation)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(negotiation, TimeSpan.Zero, nameof(NegotiationTimeout));
-        }
-
-        ArgumentOutOfRangeException.ThrowIfLessThan(KeepAliveInterval, TimeSpan.Zero, nameof(KeepAliveInterval));
-        if (KeepAliveTimeout != Timeout.InfiniteTimeSpan)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(KeepAliveTimeout, TimeSpan.Zero, nameof(KeepAliveTimeout));
-        }
+        WebSocketSessions.ValidateOverrides(Authentication, MaxMessageSize, NegotiationTimeout, KeepAliveInterval, KeepAliveTimeout);
 
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ConnectTimeout, TimeSpan.Zero, nameof(ConnectTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ReconnectInitialDelay, TimeSpan.Zero, nameof(ReconnectInitialDelay));

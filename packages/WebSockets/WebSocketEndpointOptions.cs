@@ -1,3 +1,4 @@
+using Ataraxia.WebSockets.Internal;
 using Ataraxia.Authentication;
 using Microsoft.AspNetCore.Http;
 
@@ -65,27 +66,7 @@ public sealed record WebSocketEndpointOptions
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(AllowedOrigins, nameof(AllowedOrigins));
-        if (Authentication is { Count: 0 })
-        {
-            throw new ArgumentException("Give at least one authentication provider, or null to use the network's.", nameof(Authentication));
-        }
-
-        if (MaxMessageSize is long max)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(max, 64, nameof(MaxMessageSize));
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(max, Array.MaxLength - 1, nameof(MaxMessageSize));
-        }
-
-        if (NegotiationTimeout is TimeSpan negotiation)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(negotiation, TimeSpan.Zero, nameof(NegotiationTimeout));
-        }
-
-        ArgumentOutOfRangeException.ThrowIfLessThan(KeepAliveInterval, TimeSpan.Zero, nameof(KeepAliveInterval));
-        if (KeepAliveTimeout != Timeout.InfiniteTimeSpan)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(KeepAliveTimeout, TimeSpan.Zero, nameof(KeepAliveTimeout));
-        }
+        WebSocketSessions.ValidateOverrides(Authentication, MaxMessageSize, NegotiationTimeout, KeepAliveInterval, KeepAliveTimeout);
 
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingConnections, 1, nameof(MaxPendingConnections));
