@@ -1,0 +1,8 @@
+namespace Ataraxia.Benchmarks;
+
+public static class Program
+{
+    public static void Main()
+    {
+    }
+}

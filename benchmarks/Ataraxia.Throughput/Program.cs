@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Globalization;
+using Ataraxia.Throughput;
+
+// Usage: dotnet run -c Release --project benchmarks/Ataraxia.Throughput -- [scenario ...] [--quick] [--duration S] [--window N]
+// Scenarios: all (default), raw, tcp, js, mesh. Every selected row is measured in this one run, so the ratios
+// compare numbers taken on the same machine at the same time.
+string[] known = ["raw", "tcp", "js", "mesh"];
+var selected = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+bool quick = false;
+double? duration = null;
+int window = 1024;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--quick":
+            quick = true;
+            break;
+        case "--duration" when i + 1 < args.Length:
+            duration = double.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--window" when i + 1 < args.Length:
+            window = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "all":
+            selected.UnionWith(known);
+            break;
+        default:
+            if (!known.Contains(args[i], StringComparer.OrdinalIgnoreCase))
+            {
+                Console.Error.WriteLine($"Unknown argument {args[i]}; scenarios: all, {string.Join(", ", known)}; options: --quick, --duration S, --window N.");
+                return 2;
+            }
+
+            selected.Add(args[i]);
+            break;
+    }
+}
+
+if (selected.Count == 0)
+{
+    selected.UnionWith(known);
+}
+
+var report = new Report();
+var context = new RunContext(
+    report,
+    Duration: TimeSpan.FromSeconds(duration ?? (quick ? 1 : 3)),
+    Warmup: TimeSpan.FromSeconds(quick ? 0.3 : 1),
+    Window: window,
+    RttSamples: quick ? 2000 : 20000,
+    Quick: quick);
+
+Console.Error.WriteLine($"Ataraxia throughput on {Report.Machine}; window {window}, {context.Duration.TotalSeconds:0.#} s per row.");
+var total = Stopwatch.StartNew();
+if (selected.Contains("raw"))
+{
+    await RawSocketRows.RunAsync(context);
+}
+
+if (selected.Contains("tcp"))
+{
+    await TcpRows.RunAsync(context);
+}
+
+if (selected.Contains("js"))
+{
+    await JsRows.RunAsync(context);
+}
+
+if (selected.Contains("mesh"))
+{
+    await MeshRows.RunAsync(context);
+}
+
+report.ComputeRatios();
+Targets.Apply(report);
+string markdown = report.ToMarkdown();
+Console.WriteLine(markdown);
+
+string results = Path.Combine(FindBenchmarksFolder(), "results");
+Directory.CreateDirectory(results);
+string json = report.ToJson();
+string file = Path.Combine(results, $"throughput-{report.StartedAt:yyyyMMdd-HHmmss}.json");
+await File.WriteAllTextAsync(file, json);
+await File.WriteAllTextAsync(Path.Combine(results, "latest.json"), json);
+await File.WriteAllTextAsync(Path.Combine(results, "latest.md"), markdown);
+Console.Error.WriteLine($"Wrote {file} and latest.json/latest.md in {total.Elapsed.TotalSeconds:0} s.");
+return 0;
+
+static string FindBenchmarksFolder()
+{
+    for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        if (File.Exists(Path.Combine(dir.FullName, "Ataraxia.sln")))
+        {
+            return Path.Combine(dir.FullName, "benchmarks");
+        }
+    }
+
+    return Path.Combine(Environment.CurrentDirectory, "benchmarks");
+}
