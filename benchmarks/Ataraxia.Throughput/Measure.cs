@@ -8,12 +8,32 @@ public static class Measure
     /// <summary>Waits out the warm-up, then counts what <paramref name="counter"/> gains during the run's duration.</summary>
     public static async Task<(long Count, TimeSpan Elapsed)> CountAsync(Func<long> counter, RunContext context)
     {
+        (long count, TimeSpan elapsed, _, _) = await CountWithAllocationsAsync(counter, context);
+        return (count, elapsed);
+    }
+
+    /// <summary>Like <see cref="CountAsync"/>, also returning the managed bytes the process allocated per counted item.</summary>
+    public static async Task<(long Count, TimeSpan Elapsed, double AllocatedPerItem, double CpuMicrosecondsPerItem)> CountWithAllocationsAsync(Func<long> counter, RunContext context)
+    {
         await Task.Delay(context.Warmup);
+        context.Sampler?.Reset();
         long first = counter();
+        long allocated = GC.GetTotalAllocatedBytes(precise: false);
+        TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
         long start = Stopwatch.GetTimestamp();
         await Task.Delay(context.Duration);
         long last = counter();
-        return (last - first, Stopwatch.GetElapsedTime(start));
+        TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
+        cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        allocated = GC.GetTotalAllocatedBytes(precise: false) - allocated;
+        if (context.Sampler is { } sampler)
+        {
+            Console.Error.WriteLine("  sampled allocations:");
+            Console.Error.WriteLine(sampler.Top(15));
+        }
+
+        long count = last - first;
+        return (count, elapsed, count > 0 ? (double)allocated / count : double.NaN, count > 0 ? cpu.TotalMicroseconds / count : double.NaN);
     }
 
     /// <summary>Makes a latency row from samples in microseconds.</summary>

@@ -2,18 +2,23 @@ using System.Diagnostics;
 using System.Globalization;
 using Ataraxia.Throughput;
 
-// Usage: dotnet run -c Release --project benchmarks/Ataraxia.Throughput -- [scenario ...] [--quick] [--duration S] [--window N]
+// Usage: dotnet run -c Release --project benchmarks/Ataraxia.Throughput -- [scenario ...] [--quick] [--duration S] [--window N] [--only id,id] [--alloc]
 // Scenarios: all (default), raw, tcp, js, mesh. Every selected row is measured in this one run, so the ratios
 // compare numbers taken on the same machine at the same time.
 string[] known = ["raw", "tcp", "js", "mesh"];
 var selected = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 bool quick = false;
+AllocationSampler? sampler = null;
 double? duration = null;
 int window = 1024;
+var only = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
     {
+        case "--alloc":
+            sampler = new AllocationSampler();
+            break;
         case "--quick":
             quick = true;
             break;
@@ -23,13 +28,16 @@ for (int i = 0; i < args.Length; i++)
         case "--window" when i + 1 < args.Length:
             window = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
+        case "--only" when i + 1 < args.Length:
+            only.UnionWith(args[++i].Split(','));
+            break;
         case "all":
             selected.UnionWith(known);
             break;
         default:
             if (!known.Contains(args[i], StringComparer.OrdinalIgnoreCase))
             {
-                Console.Error.WriteLine($"Unknown argument {args[i]}; scenarios: all, {string.Join(", ", known)}; options: --quick, --duration S, --window N.");
+                Console.Error.WriteLine($"Unknown argument {args[i]}; scenarios: all, {string.Join(", ", known)}; options: --quick, --duration S, --window N, --only id[,id], --alloc.");
                 return 2;
             }
 
@@ -50,7 +58,11 @@ var context = new RunContext(
     Warmup: TimeSpan.FromSeconds(quick ? 0.3 : 1),
     Window: window,
     RttSamples: quick ? 2000 : 20000,
-    Quick: quick);
+    Quick: quick)
+{
+    Only = only,
+    Sampler = sampler,
+};
 
 Console.Error.WriteLine($"Ataraxia throughput on {Report.Machine}; window {window}, {context.Duration.TotalSeconds:0.#} s per row.");
 var total = Stopwatch.StartNew();

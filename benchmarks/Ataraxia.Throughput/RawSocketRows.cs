@@ -15,9 +15,20 @@ public static class RawSocketRows
 
     public static async Task RunAsync(RunContext context)
     {
-        context.Report.Add(await ThroughputAsync("raw-64", "raw socket, 64 B", 64, context));
-        context.Report.Add(await ThroughputAsync("raw-16k", "raw socket, 16 KiB", 16 * 1024, context) with { RatioOf = "MB/s" });
-        context.Report.Add(await RoundTripAsync(context));
+        if (context.Wants("raw-64"))
+        {
+            context.Report.Add(await ThroughputAsync("raw-64", "raw socket, 64 B", 64, context));
+        }
+
+        if (context.Wants("raw-16k"))
+        {
+            context.Report.Add(await ThroughputAsync("raw-16k", "raw socket, 16 KiB", 16 * 1024, context) with { RatioOf = "MB/s" });
+        }
+
+        if (context.Wants("raw-rtt"))
+        {
+            context.Report.Add(await RoundTripAsync(context));
+        }
     }
 
     public static async Task<(Socket Client, Socket Server)> ConnectPairAsync()
@@ -44,7 +55,7 @@ public static class RawSocketRows
             Task sender = Task.Run(() => SendFramesAsync(client, payload, stop.Token));
             Task receiver = Task.Run(() => ReceiveFramesAsync(server, count => Interlocked.Add(ref received, count)));
 
-            (long count, TimeSpan elapsed) = await Measure.CountAsync(() => Interlocked.Read(ref received), context);
+            (long count, TimeSpan elapsed, double allocated, double cpu) = await Measure.CountWithAllocationsAsync(() => Interlocked.Read(ref received), context);
             await stop.CancelAsync();
             await sender;
             client.Shutdown(SocketShutdown.Send);
@@ -56,6 +67,8 @@ public static class RawSocketRows
                 Name = name,
                 MessagesPerSecond = rate,
                 MegabytesPerSecond = rate * payload / 1e6,
+                CpuPerMessage = cpu,
+                AllocatedPerMessage = allocated,
                 Note = id == "raw-64" ? "length-prefixed frames, 64 KiB buffered writes, one sender and one reader thread" : null,
             };
         }

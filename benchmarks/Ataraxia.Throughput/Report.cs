@@ -30,6 +30,12 @@ public sealed record Row
 
     public double? Value { get; init; }
 
+    /// <summary>Gets the managed bytes allocated per message in the whole process (every node of the row), when measured.</summary>
+    public double? AllocatedPerMessage { get; init; }
+
+    /// <summary>Gets the CPU time the whole process spent per message (every node of the row, user and kernel), in microseconds.</summary>
+    public double? CpuPerMessage { get; init; }
+
     public string? Unit { get; init; }
 
     /// <summary>Gets the id of the row this one is divided by in the "vs baseline" column.</summary>
@@ -100,15 +106,15 @@ public sealed class Report
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Machine}. Run: {StartedAt:yyyy-MM-dd HH:mm} UTC.");
         text.AppendLine();
-        text.AppendLine("| row | msg/s | MB/s | p50 µs | p99 µs | p99.9 µs | value | vs baseline | vs JS | target | met |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|:-:|");
+        text.AppendLine("| row | msg/s | MB/s | p50 µs | p99 µs | p99.9 µs | value | CPU µs/msg | alloc B/msg | vs baseline | vs JS | target | met |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|:-:|");
         foreach (Row row in _rows)
         {
             text.Append(CultureInfo.InvariantCulture, $"| {row.Name} ");
             text.Append(CultureInfo.InvariantCulture, $"| {Format(row.MessagesPerSecond, "N0")} | {Format(row.MegabytesPerSecond, "N1")} ");
             text.Append(CultureInfo.InvariantCulture, $"| {Format(row.P50Microseconds, "N0")} | {Format(row.P99Microseconds, "N0")} | {Format(row.P999Microseconds, "N0")} ");
             text.Append(CultureInfo.InvariantCulture, $"| {(row.Value is double v ? v.ToString(v >= 100 ? "N0" : "0.##", CultureInfo.InvariantCulture) + " " + row.Unit : "")} ");
-            text.Append(CultureInfo.InvariantCulture, $"| {FormatRatio(row.VsBaseline)} | {FormatRatio(row.VsJs)} ");
+            text.Append(CultureInfo.InvariantCulture, $"| {Format(row.CpuPerMessage, "N2")} | {Format(row.AllocatedPerMessage, "N0")} | {FormatRatio(row.VsBaseline)} | {FormatRatio(row.VsJs)} ");
             text.Append(CultureInfo.InvariantCulture, $"| {row.Target} | {(row.Met is bool met ? (met ? "yes" : "**no**") : "")} |");
             text.AppendLine();
         }
@@ -163,6 +169,16 @@ public sealed class Report
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"p50 {p50:N0} µs, p99 {row.P99Microseconds:N0} µs, p99.9 {row.P999Microseconds:N0} µs"));
         }
 
+        if (row.CpuPerMessage is double c)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{c:N2} µs CPU/msg"));
+        }
+
+        if (row.AllocatedPerMessage is double a)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{a:N0} B allocated/msg"));
+        }
+
         if (row.Value is double v)
         {
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"{v:0.###} {row.Unit}"));
@@ -182,4 +198,14 @@ public sealed class Report
 }
 
 /// <summary>What every scenario gets: the run's settings and the report to add rows to.</summary>
-public sealed record RunContext(Report Report, TimeSpan Duration, TimeSpan Warmup, int Window, int RttSamples, bool Quick);
+public sealed record RunContext(Report Report, TimeSpan Duration, TimeSpan Warmup, int Window, int RttSamples, bool Quick)
+{
+    /// <summary>Gets the row ids to measure (from <c>--only</c>); empty for all rows of the selected scenarios.</summary>
+    public IReadOnlySet<string> Only { get; init; } = new HashSet<string>();
+
+    /// <summary>Gets the allocation sampler when <c>--alloc</c> was given.</summary>
+    public AllocationSampler? Sampler { get; init; }
+
+    /// <summary>Returns whether a row is to be measured.</summary>
+    public bool Wants(string id) => Only.Count == 0 || Only.Contains(id);
+}

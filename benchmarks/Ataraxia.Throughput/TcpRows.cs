@@ -11,43 +11,51 @@ public static class TcpRows
 {
     public static async Task RunAsync(RunContext context)
     {
-        Report report = context.Report;
-        report.Add(await ThroughputAsync("tcp-64", "Ataraxia TCP plaintext, 1 hop, 64 B", 2, tls: false, 64, context) with
+        const int Small = 64;
+        const int Large = 16 * 1024;
+        (string Id, string Name, int Nodes, bool Tls, int Size, Row Template)[] throughput =
+        [
+            ("tcp-64", "Ataraxia TCP plaintext, 1 hop, 64 B", 2, false, Small, Compare("raw-64", "js-js-64", "≥ 1,000,000 msg/s")),
+            ("tls-64", "Ataraxia TCP TLS, 1 hop, 64 B", 2, true, Small, Compare("raw-64", "js-js-64", "≥ 500,000 msg/s")),
+            ("tcp-16k", "Ataraxia TCP plaintext, 1 hop, 16 KiB", 2, false, Large, Compare("raw-16k", "js-js-16k", "≥ 50 % of raw MB/s", bulk: true)),
+            ("tls-16k", "Ataraxia TCP TLS, 1 hop, 16 KiB", 2, true, Large, Compare("raw-16k", "js-js-16k", null, bulk: true)),
+            ("hop1-64", "Ataraxia TCP plaintext, via 1 router, 64 B", 3, false, Small, Compare("tcp-64", null, "≥ 50 % of 1 hop")),
+            ("hop2-64", "Ataraxia TCP plaintext, via 2 routers, 64 B", 4, false, Small, Compare("tcp-64", null, null)),
+            ("hop1-16k", "Ataraxia TCP plaintext, via 1 router, 16 KiB", 3, false, Large, Compare("tcp-16k", null, null, bulk: true)),
+            ("hop2-16k", "Ataraxia TCP plaintext, via 2 routers, 16 KiB", 4, false, Large, Compare("tcp-16k", null, null, bulk: true)),
+        ];
+        foreach ((string id, string name, int nodes, bool tls, int size, Row template) in throughput)
         {
-            Baseline = "raw-64", Js = "js-js-64", Target = "≥ 1,000,000 msg/s",
-        });
-        report.Add(await ThroughputAsync("tls-64", "Ataraxia TCP TLS, 1 hop, 64 B", 2, tls: true, 64, context) with
+            if (context.Wants(id))
+            {
+                Row measured = await ThroughputAsync(id, name, nodes, tls, size, context);
+                context.Report.Add(measured with { Baseline = template.Baseline, Js = template.Js, Target = template.Target, RatioOf = template.RatioOf });
+            }
+        }
+
+        (string Id, string Name, int Nodes, bool Tls)[] roundTrips =
+        [
+            ("rtt-64", "Ataraxia TCP plaintext, round trip 64 B", 2, false),
+            ("rtt-tls-64", "Ataraxia TCP TLS, round trip 64 B", 2, true),
+            ("rtt-hop1-64", "Ataraxia TCP plaintext, round trip 64 B via 1 router", 3, false),
+        ];
+        foreach ((string id, string name, int nodes, bool tls) in roundTrips)
         {
-            Baseline = "raw-64", Js = "js-js-64", Target = "≥ 500,000 msg/s",
-        });
-        report.Add(await ThroughputAsync("tcp-16k", "Ataraxia TCP plaintext, 1 hop, 16 KiB", 2, tls: false, 16 * 1024, context) with
-        {
-            Baseline = "raw-16k", Js = "js-js-16k", RatioOf = "MB/s", Target = "≥ 50 % of raw MB/s",
-        });
-        report.Add(await ThroughputAsync("tls-16k", "Ataraxia TCP TLS, 1 hop, 16 KiB", 2, tls: true, 16 * 1024, context) with
-        {
-            Baseline = "raw-16k", Js = "js-js-16k", RatioOf = "MB/s",
-        });
-        report.Add(await ThroughputAsync("hop1-64", "Ataraxia TCP plaintext, via 1 router, 64 B", 3, tls: false, 64, context) with
-        {
-            Baseline = "tcp-64", Target = "≥ 50 % of 1 hop",
-        });
-        report.Add(await ThroughputAsync("hop2-64", "Ataraxia TCP plaintext, via 2 routers, 64 B", 4, tls: false, 64, context) with
-        {
-            Baseline = "tcp-64",
-        });
-        report.Add(await ThroughputAsync("hop1-16k", "Ataraxia TCP plaintext, via 1 router, 16 KiB", 3, tls: false, 16 * 1024, context) with
-        {
-            Baseline = "tcp-16k", RatioOf = "MB/s",
-        });
-        report.Add(await ThroughputAsync("hop2-16k", "Ataraxia TCP plaintext, via 2 routers, 16 KiB", 4, tls: false, 16 * 1024, context) with
-        {
-            Baseline = "tcp-16k", RatioOf = "MB/s",
-        });
-        report.Add(await RoundTripAsync("rtt-64", "Ataraxia TCP plaintext, round trip 64 B", 2, tls: false, context));
-        report.Add(await RoundTripAsync("rtt-tls-64", "Ataraxia TCP TLS, round trip 64 B", 2, tls: true, context));
-        report.Add(await RoundTripAsync("rtt-hop1-64", "Ataraxia TCP plaintext, round trip 64 B via 1 router", 3, tls: false, context));
+            if (context.Wants(id))
+            {
+                context.Report.Add(await RoundTripAsync(id, name, nodes, tls, context));
+            }
+        }
     }
+
+    private static Row Compare(string baseline, string? js, string? target, bool bulk = false) =>
+        new() { Id = "", Name = "", Baseline = baseline, Js = js, Target = target, RatioOf = bulk ? "MB/s" : null };
+
+    /// <summary>
+    /// The number of unacknowledged sends: <see cref="RunContext.Window"/>, but at most about 1 MiB in flight, as a
+    /// sender of bulk data would do (more only fills buffers and adds latency).
+    /// </summary>
+    public static int WindowFor(int size, RunContext context) => Math.Min(context.Window, Math.Max(16, (1024 * 1024) / size));
 
     /// <summary>A CBOR byte string of <paramref name="size"/> bytes, pre-encoded.</summary>
     public static byte[] Payload(int size)
@@ -127,7 +135,8 @@ public static class TcpRows
         long failures = 0;
         Network sender = chain.Sender;
         NodeId target = chain.Receiver.Id;
-        Task[] workers = [.. Enumerable.Range(0, context.Window).Select(_ => Task.Run(async () =>
+        int window = WindowFor(size, context);
+        Task[] workers = [.. Enumerable.Range(0, window).Select(_ => Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
@@ -142,7 +151,7 @@ public static class TcpRows
             }
         }))];
 
-        (long count, TimeSpan elapsed) = await Measure.CountAsync(() => Interlocked.Read(ref received), context);
+        (long count, TimeSpan elapsed, double allocated, double cpu) = await Measure.CountWithAllocationsAsync(() => Interlocked.Read(ref received), context);
         await stop.CancelAsync();
         await Task.WhenAll(workers);
         double rate = count / elapsed.TotalSeconds;
@@ -154,6 +163,8 @@ public static class TcpRows
             Name = name,
             MessagesPerSecond = rate,
             MegabytesPerSecond = rate * size / 1e6,
+            AllocatedPerMessage = allocated,
+            CpuPerMessage = cpu,
             Note = failures > 0 ? $"{failures} sends failed" : null,
         };
     }

@@ -38,6 +38,7 @@ public sealed class Network : IAsyncDisposable
     private readonly Channel<Action> _events = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<Task> _pumps = [];
     private readonly Host _host;
+    private readonly Action<ulong, PendingSend> _releaseSlot;
     private volatile Dictionary<NodeId, PeerConnection> _routes = [];
     private volatile bool _routesDirty;
     private ITimer? _broadcastTimer;
@@ -73,6 +74,7 @@ public sealed class Network : IAsyncDisposable
             SingleWriter = false,
         });
         _host = new Host(this);
+        _releaseSlot = OnSendCompleted;
         Groups = new GroupManager(this);
     }
 
@@ -144,7 +146,9 @@ public sealed class Network : IAsyncDisposable
         lock (_gate)
         {
             _gossipTimer = _time.CreateTimer(static s => ((Network)s!).Gossip(), this, firstGossip, _options.LatencyGossipInterval);
-            _sweepTimer = _time.CreateTimer(static s => ((Network)s!).SweepForwards(), this, _options.AckTimeout, _options.AckTimeout);
+            // Sends time out within an eighth of AckTimeout after it passed: one timer for all of them, none per message.
+            TimeSpan sweep = TimeSpan.FromTicks(Math.Max(_options.AckTimeout.Ticks / 8, TimeSpan.FromMilliseconds(10).Ticks));
+            _sweepTimer = _time.CreateTimer(static s => ((Network)s!).Sweep(), this, sweep, sweep);
         }
 
         Groups.Start();
@@ -203,9 +207,9 @@ public sealed class Network : IAsyncDisposable
             UpdateRoutes();
         }
 
-        foreach (PendingSend pending in _pending.Values)
+        foreach (KeyValuePair<ulong, PendingSend> pending in _pending)
         {
-            pending.Fail(MessageDeliveryFailure.ConnectionClosed);
+            pending.Value.TryComplete(pending.Key, new MessageDeliveryException(pending.Value.Target, MessageDeliveryFailure.ConnectionClosed));
         }
 
         _incoming.Writer.TryComplete();
@@ -312,60 +316,106 @@ public sealed class Network : IAsyncDisposable
         return results.Count(r => r);
     }
 
-    internal async ValueTask SendCoreAsync(NodeId target, string type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    // The send path allocates nothing per message but the DATA message itself: the pending send is pooled, its
+    // timeout is enforced by the sweep timer rather than a timer per message, and a free slot is taken without
+    // waiting whenever one is available.
+    internal ValueTask SendCoreAsync(NodeId target, string type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         if (!IsJoined)
         {
             throw new InvalidOperationException("The network is not joined.");
         }
 
-        await _sendSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        ulong? id = null;
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        // With a slot free, WaitAsync returns a cached completed task.
+        Task slot = _sendSlots.WaitAsync(cancellationToken);
+        return slot.IsCompletedSuccessfully
+            ? SendWithSlotAsync(target, type, payload, cancellationToken)
+            : SendAfterWaitingAsync(slot, target, type, payload, cancellationToken);
+    }
+
+    private async ValueTask SendAfterWaitingAsync(Task slot, NodeId target, string type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        await slot.ConfigureAwait(false);
+        await SendWithSlotAsync(target, type, payload, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Called holding one of _sendSlots; the slot is released when the send completes, however it completes.
+    private ValueTask SendWithSlotAsync(NodeId target, string type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        PeerConnection? hop;
         try
         {
-            if (CurrentRoutes().TryGetValue(target, out PeerConnection? hop) && hop.Session.DisconnectReason != PeerDisconnectReason.None)
+            if (CurrentRoutes().TryGetValue(target, out hop) && hop.Session.DisconnectReason != PeerDisconnectReason.None)
             {
                 // The connection ended a moment ago and its pump has not caught up yet.
                 Forget(hop);
                 _routes.TryGetValue(target, out hop);
             }
-
-            if (hop is null)
-            {
-                throw new MessageDeliveryException(target, MessageDeliveryFailure.NoRoute);
-            }
-
-            ulong messageId = NextMessageId();
-            var pending = new PendingSend(hop, target);
-            _pending[messageId] = pending;
-            id = messageId;
-            try
-            {
-                await hop.Session.SendAsync(new PeerData(target, type, payload, [new PeerPathEntry(Id, messageId)]), cancellationToken).ConfigureAwait(false);
-            }
-            catch (PeerSessionClosedException ex)
-            {
-                throw new MessageDeliveryException($"The connection to the next hop towards {target} closed.", ex);
-            }
-
-            try
-            {
-                await pending.Task.WaitAsync(_options.AckTimeout, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                throw new MessageDeliveryException(target, MessageDeliveryFailure.Timeout);
-            }
         }
-        finally
+        catch
         {
-            if (id is ulong sent)
-            {
-                _pending.TryRemove(sent, out _);
-            }
-
             _sendSlots.Release();
+            throw;
         }
+
+        if (hop is null)
+        {
+            _sendSlots.Release();
+            return ValueTask.FromException(new MessageDeliveryException(target, MessageDeliveryFailure.NoRoute));
+        }
+
+        ulong messageId = NextMessageId();
+        var pending = PendingSend.Rent(messageId, hop, target, _time.GetTimestamp(), _releaseSlot);
+        ValueTask result = pending.WaitAsync();
+        pending.RegisterCancellation(messageId, cancellationToken);
+        _pending[messageId] = pending;
+        var data = new PeerData(target, type, payload, [new PeerPathEntry(Id, messageId)]);
+        try
+        {
+            if (!hop.Session.TrySend(data))
+            {
+                _ = QueueWhenRoomAsync(hop, data, pending, messageId, cancellationToken);
+            }
+        }
+        catch (PeerSessionClosedException ex)
+        {
+            pending.TryComplete(messageId, new MessageDeliveryException($"The connection to the next hop towards {target} closed.", ex));
+        }
+        catch (Exception ex)
+        {
+            // Argument errors (a payload over the frame limit): the caller sees them as thrown.
+            pending.TryComplete(messageId, ex);
+        }
+
+        return result;
+    }
+
+    // The next hop's queue is full: wait for room without blocking the caller's thread; the send stays pending.
+    private static async Task QueueWhenRoomAsync(PeerConnection hop, PeerData data, PendingSend pending, ulong messageId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await hop.Session.SendAsync(data, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PeerSessionClosedException ex)
+        {
+            pending.TryComplete(messageId, new MessageDeliveryException($"The connection to the next hop towards {data.Target} closed.", ex));
+        }
+        catch (OperationCanceledException ex)
+        {
+            pending.TryComplete(messageId, ex);
+        }
+    }
+
+    private void OnSendCompleted(ulong id, PendingSend pending)
+    {
+        _pending.TryRemove(new KeyValuePair<ulong, PendingSend>(id, pending));
+        _sendSlots.Release();
     }
 
     internal void RaiseEvent(Action action) => _events.Writer.TryWrite(action);
@@ -474,7 +524,7 @@ public sealed class Network : IAsyncDisposable
             {
                 if (pending.Value.Hop == connection)
                 {
-                    pending.Value.Fail(MessageDeliveryFailure.ConnectionClosed);
+                    pending.Value.TryComplete(pending.Key, new MessageDeliveryException(pending.Value.Target, MessageDeliveryFailure.ConnectionClosed));
                 }
             }
 
@@ -600,14 +650,9 @@ public sealed class Network : IAsyncDisposable
     {
         if (_pending.TryGetValue(result.Id, out PendingSend? pending) && pending.Hop == connection)
         {
-            if (result.Type == PeerMessageType.DataAck)
-            {
-                pending.Succeed();
-            }
-            else
-            {
-                pending.Fail(MessageDeliveryFailure.Rejected);
-            }
+            pending.TryComplete(
+                result.Id,
+                result.Type == PeerMessageType.DataAck ? null : new MessageDeliveryException(pending.Target, MessageDeliveryFailure.Rejected));
         }
         else if (_forwards.TryRemove(result.Id, out Forward? forward))
         {
@@ -661,9 +706,12 @@ public sealed class Network : IAsyncDisposable
 
         if (MessageReceived is not null)
         {
-            RaiseEvent(() => MessageReceived?.Invoke(this, new MessageEventArgs(message)));
+            RaiseMessageReceived(message);
         }
     }
+
+    // Separate from DeliverAsync so that the closure is only allocated when somebody listens.
+    private void RaiseMessageReceived(Message message) => RaiseEvent(() => MessageReceived?.Invoke(this, new MessageEventArgs(message)));
 
     private static bool IsSingleItem(ReadOnlySpan<byte> payload)
     {
@@ -819,8 +867,16 @@ public sealed class Network : IAsyncDisposable
         }
     }
 
-    private void SweepForwards()
+    private void Sweep()
     {
+        foreach (KeyValuePair<ulong, PendingSend> pending in _pending)
+        {
+            if (_time.GetElapsedTime(pending.Value.SentAt) >= _options.AckTimeout)
+            {
+                pending.Value.TryComplete(pending.Key, new MessageDeliveryException(pending.Value.Target, MessageDeliveryFailure.Timeout));
+            }
+        }
+
         foreach (KeyValuePair<ulong, Forward> forward in _forwards)
         {
             // Forgotten silently, as in JavaScript: the originator times out on its own.
@@ -846,19 +902,6 @@ public sealed class Network : IAsyncDisposable
                 Log.EventHandlerFailed(_logger, action.Method.Name, ex);
             }
         }
-    }
-
-    private sealed class PendingSend(PeerConnection hop, NodeId target)
-    {
-        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public PeerConnection Hop { get; } = hop;
-
-        public Task Task => _completion.Task;
-
-        public void Succeed() => _completion.TrySetResult();
-
-        public void Fail(MessageDeliveryFailure failure) => _completion.TrySetException(new MessageDeliveryException(target, failure));
     }
 
     private sealed record Forward(PeerConnection From, ulong PreviousId, long CreatedAt);

@@ -155,10 +155,10 @@ internal sealed class GroupManager(Network network)
     /// <summary>Hands an application message to the local groups its source is a member of.</summary>
     public void OnMessage(Message message)
     {
-        List<NamedGroup> targets = [];
+        List<NamedGroup>? targets = null;
         lock (_lock)
         {
-            if (!_remote.TryGetValue(message.Source.Id, out RemoteNode? remote))
+            if (_local.Count == 0 || !_remote.TryGetValue(message.Source.Id, out RemoteNode? remote))
             {
                 return;
             }
@@ -167,9 +167,14 @@ internal sealed class GroupManager(Network network)
             {
                 if (_local.TryGetValue(group, out List<NamedGroup>? members))
                 {
-                    targets.AddRange(members);
+                    (targets ??= []).AddRange(members);
                 }
             }
+        }
+
+        if (targets is null)
+        {
+            return;
         }
 
         foreach (NamedGroup group in targets)

@@ -135,7 +135,10 @@ public static class PeerMessageCodec
     /// <param name="encoded">The message bytes.</param>
     /// <returns>The message.</returns>
     /// <exception cref="ProtocolException">The message is empty, truncated, has an unknown tag or a field of the wrong type.</exception>
-    public static PeerMessage Decode(ReadOnlySpan<byte> encoded)
+    public static PeerMessage Decode(ReadOnlySpan<byte> encoded) => Decode(encoded, null);
+
+    /// <summary>Decodes one message, reusing the strings in <paramref name="names"/> for DATA types seen before.</summary>
+    internal static PeerMessage Decode(ReadOnlySpan<byte> encoded, TypeNameCache? names)
     {
         if (encoded.IsEmpty)
         {
@@ -161,7 +164,7 @@ public static class PeerMessageCodec
         var type = (PeerMessageType)(byte)tag;
         try
         {
-            return DecodeFields(type, ref reader);
+            return DecodeFields(type, ref reader, names);
         }
         catch (CborException ex)
         {
@@ -173,18 +176,21 @@ public static class PeerMessageCodec
     /// <param name="encoded">The message bytes.</param>
     /// <returns>The message.</returns>
     /// <exception cref="ProtocolException">The message is malformed.</exception>
-    public static PeerMessage Decode(in ReadOnlySequence<byte> encoded)
+    public static PeerMessage Decode(in ReadOnlySequence<byte> encoded) => Decode(encoded, null);
+
+    /// <summary>Decodes one message from a possibly multi-segment buffer, reusing known DATA type strings.</summary>
+    internal static PeerMessage Decode(in ReadOnlySequence<byte> encoded, TypeNameCache? names)
     {
         if (encoded.IsSingleSegment)
         {
-            return Decode(encoded.FirstSpan);
+            return Decode(encoded.FirstSpan, names);
         }
 
         byte[] rented = ArrayPool<byte>.Shared.Rent((int)encoded.Length);
         try
         {
             encoded.CopyTo(rented);
-            return Decode(rented.AsSpan(0, (int)encoded.Length));
+            return Decode(rented.AsSpan(0, (int)encoded.Length), names);
         }
         finally
         {
@@ -192,7 +198,7 @@ public static class PeerMessageCodec
         }
     }
 
-    private static PeerMessage DecodeFields(PeerMessageType type, ref CborReader reader)
+    private static PeerMessage DecodeFields(PeerMessageType type, ref CborReader reader, TypeNameCache? names)
     {
         switch (type)
         {
@@ -231,9 +237,21 @@ public static class PeerMessageCodec
             case PeerMessageType.Data:
             {
                 NodeId target = ReadNodeId(ref reader);
-                string dataType = reader.ReadTextString();
+                string dataType = names is null ? reader.ReadTextString() : names.Get(reader.ReadUtf8String());
                 byte[] data = reader.ReadByteString().ToArray();
                 int count = ReadListCount(ref reader, 2);
+                if (count <= 64)
+                {
+                    // The usual case: an exact array, no list around it.
+                    var entries = new PeerPathEntry[count];
+                    for (int i = 0; i < count; i++)
+                    {
+                        entries[i] = new PeerPathEntry(ReadNodeId(ref reader), reader.ReadUInt64());
+                    }
+
+                    return new PeerData(target, dataType, data, entries);
+                }
+
                 var path = NewList<PeerPathEntry>(count);
                 for (int i = 0; i < count; i++)
                 {

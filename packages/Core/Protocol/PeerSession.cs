@@ -43,6 +43,7 @@ public sealed class PeerSession : IAsyncDisposable
     private readonly LatencyTracker _latency = new();
     private readonly AccrualFailureDetector _detector = new();
     private readonly Lock _timerLock = new();
+    private readonly TypeNameCache _typeNames = new();
 
     private ITimer? _negotiationTimer;
     private ITimer? _pingTimer;
@@ -331,7 +332,7 @@ public sealed class PeerSession : IAsyncDisposable
                         PeerMessage message;
                         try
                         {
-                            message = PeerMessageCodec.Decode(frame);
+                            message = PeerMessageCodec.Decode(frame, _typeNames);
                         }
                         catch (UnknownMessageTypeException ex) when (_options.IgnoreUnknownMessageTypes)
                         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 
@@ -9,6 +10,9 @@ namespace Ataraxia.Tcp.Internal;
 /// </summary>
 internal sealed class StreamConnection : IDuplexPipe, IAsyncDisposable
 {
+    private const int SegmentSize = 16 * 1024;
+    private const int OutputPauseThreshold = 1024 * 1024;
+    private const int WriteChunkSize = 64 * 1024;
     private readonly Stream _stream;
     private readonly Socket _socket;
     private readonly Pipe _input;
@@ -21,9 +25,18 @@ internal sealed class StreamConnection : IDuplexPipe, IAsyncDisposable
     {
         _stream = stream;
         _socket = socket;
-        var options = new PipeOptions(pauseWriterThreshold: maxBufferedBytes, resumeWriterThreshold: maxBufferedBytes / 2, useSynchronizationContext: false);
-        _input = new Pipe(options);
-        _output = new Pipe(options);
+        // The input must hold a whole frame (the session cannot consume half of one); the output only needs to keep
+        // the socket busy, so a session that writes faster than the network waits early.
+        _input = new Pipe(new PipeOptions(
+            pauseWriterThreshold: maxBufferedBytes,
+            resumeWriterThreshold: maxBufferedBytes / 2,
+            minimumSegmentSize: SegmentSize,
+            useSynchronizationContext: false));
+        _output = new Pipe(new PipeOptions(
+            pauseWriterThreshold: Math.Min(maxBufferedBytes, OutputPauseThreshold),
+            resumeWriterThreshold: Math.Min(maxBufferedBytes, OutputPauseThreshold) / 2,
+            minimumSegmentSize: SegmentSize,
+            useSynchronizationContext: false));
         _receive = Task.Run(ReceiveAsync);
         _send = Task.Run(SendAsync);
     }
@@ -95,16 +108,13 @@ internal sealed class StreamConnection : IDuplexPipe, IAsyncDisposable
     private async Task SendAsync()
     {
         PipeReader reader = _output.Reader;
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(WriteChunkSize);
         try
         {
             while (true)
             {
                 ReadResult result = await reader.ReadAsync().ConfigureAwait(false);
-                foreach (ReadOnlyMemory<byte> segment in result.Buffer)
-                {
-                    await _stream.WriteAsync(segment).ConfigureAwait(false);
-                }
-
+                await WriteCoalescedAsync(result.Buffer, scratch).ConfigureAwait(false);
                 reader.AdvanceTo(result.Buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
@@ -128,7 +138,51 @@ internal sealed class StreamConnection : IDuplexPipe, IAsyncDisposable
         {
             // The connection is gone; the receive side will notice.
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
 
         await reader.CompleteAsync().ConfigureAwait(false);
+    }
+
+    // Many small segments become few large writes: one system call (and, under TLS, one record) per 64 KiB rather
+    // than one per pipe segment. Large segments go out as they are.
+    private async ValueTask WriteCoalescedAsync(ReadOnlySequence<byte> buffer, byte[] scratch)
+    {
+        if (buffer.IsSingleSegment)
+        {
+            await _stream.WriteAsync(buffer.First).ConfigureAwait(false);
+            return;
+        }
+
+        int used = 0;
+        foreach (ReadOnlyMemory<byte> segment in buffer)
+        {
+            ReadOnlyMemory<byte> rest = segment;
+            if (used == 0 && rest.Length >= scratch.Length)
+            {
+                await _stream.WriteAsync(rest).ConfigureAwait(false);
+                continue;
+            }
+
+            while (!rest.IsEmpty)
+            {
+                int take = Math.Min(rest.Length, scratch.Length - used);
+                rest[..take].CopyTo(scratch.AsMemory(used));
+                used += take;
+                rest = rest[take..];
+                if (used == scratch.Length)
+                {
+                    await _stream.WriteAsync(scratch.AsMemory(0, used)).ConfigureAwait(false);
+                    used = 0;
+                }
+            }
+        }
+
+        if (used > 0)
+        {
+            await _stream.WriteAsync(scratch.AsMemory(0, used)).ConfigureAwait(false);
+        }
     }
 }

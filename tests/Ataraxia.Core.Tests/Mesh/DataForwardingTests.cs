@@ -76,6 +76,92 @@ public sealed class DataForwardingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_send_without_an_answer_times_out_and_a_late_ack_changes_nothing()
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        Task send = _network.SendAsync(_far, "hello", CborValue.Null).AsTask();
+        PeerData data = await _peer.ReceiveAsync<PeerData>(d => d.DataType == "hello");
+
+        var error = await Assert.ThrowsAsync<MessageDeliveryException>(() => send.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(MessageDeliveryFailure.Timeout, error.Failure);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(8));
+
+        // The ack arrives after the timeout, while a new send is pending: it must not complete the new one.
+        Task next = _network.SendAsync(_far, "hello", CborValue.Null).AsTask();
+        PeerData nextData = await _peer.ReceiveAsync<PeerData>(d => d.DataType == "hello");
+        await _peer.SendAsync(new PeerDataResult(PeerMessageType.DataAck, data.Path[0].Id));
+        await TaskTimeoutExtensions.ExpectNothingAsync();
+        Assert.False(next.IsCompleted);
+        await _peer.SendAsync(new PeerDataResult(PeerMessageType.DataAck, nextData.Path[0].Id));
+        await next.DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task Cancelling_a_send_stops_the_wait_and_frees_its_slot()
+    {
+        using var cancel = new CancellationTokenSource();
+        Task send = _network.SendAsync(_far, "hello", CborValue.Null, cancel.Token).AsTask();
+        PeerData data = await _peer.ReceiveAsync<PeerData>(d => d.DataType == "hello");
+        Assert.False(send.IsCompleted);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send.DefaultTimeout());
+
+        // The ack for the cancelled send is ignored; later sends still work.
+        await _peer.SendAsync(new PeerDataResult(PeerMessageType.DataAck, data.Path[0].Id));
+        Task next = _network.SendAsync(_far, "again", CborValue.Null).AsTask();
+        PeerData nextData = await _peer.ReceiveAsync<PeerData>(d => d.DataType == "again");
+        await _peer.SendAsync(new PeerDataResult(PeerMessageType.DataAck, nextData.Path[0].Id));
+        await next.DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task An_already_cancelled_token_fails_the_send_before_anything_is_sent()
+    {
+        using var cancel = new CancellationTokenSource();
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _network.SendAsync(_far, "never", CborValue.Null, cancel.Token).AsTask());
+
+        // Messages to one hop keep their order: the first DATA the peer sees is the one sent after.
+        Task after = _network.SendAsync(_far, "after", CborValue.Null).AsTask();
+        PeerData first = await _peer.ReceiveAsync<PeerData>(d => !d.DataType.StartsWith("at:", StringComparison.Ordinal));
+        Assert.Equal("after", first.DataType);
+        await _peer.SendAsync(new PeerDataResult(PeerMessageType.DataAck, first.Path[0].Id));
+        await after.DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task Many_sends_in_flight_complete_each_with_its_own_answer()
+    {
+        Task[] sends = [.. Enumerable.Range(0, 200).Select(i => _network.SendAsync(_far, "bulk", new CborMap { ["i"] = i }).AsTask())];
+        var seen = new List<PeerData>();
+        while (seen.Count < sends.Length)
+        {
+            seen.Add(await _peer.ReceiveAsync<PeerData>(d => d.DataType == "bulk"));
+        }
+
+        // Every other send is rejected: each caller must see the answer to its own message.
+        foreach (PeerData data in seen)
+        {
+            long index = CborValue.Decode(data.Data.Span).AsMap()["i"].AsInt64();
+            await _peer.SendAsync(new PeerDataResult(index % 2 == 0 ? PeerMessageType.DataAck : PeerMessageType.DataReject, data.Path[0].Id));
+        }
+
+        for (int i = 0; i < sends.Length; i++)
+        {
+            if (i % 2 == 0)
+            {
+                await sends[i].DefaultTimeout();
+            }
+            else
+            {
+                var error = await Assert.ThrowsAsync<MessageDeliveryException>(() => sends[i].DefaultTimeout());
+                Assert.Equal(MessageDeliveryFailure.Rejected, error.Failure);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Data_for_this_node_is_acked_with_the_previous_hops_id_and_delivered()
     {
         var received = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
