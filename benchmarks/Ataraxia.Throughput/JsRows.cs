@@ -94,7 +94,7 @@ public static class JsRows
         await sender.WaitForNodeAsync(receiver.Id);
         await receiver.WaitForNodeAsync(sender.Id);
 
-        await sender.FloodAsync(receiver.Id, MessageType, size, context.Window);
+        await sender.FloodAsync(receiver.Id, MessageType, size, TcpRows.WindowFor(size, context));
         (long count, long bytes, TimeSpan elapsed) = await receiver.MeasureAsync(MessageType, context);
         (_, long failed, long inFlight, string? lastError) = await sender.StopFloodAsync();
         double rate = count / elapsed.TotalSeconds;
@@ -103,7 +103,7 @@ public static class JsRows
             MessagesPerSecond = rate,
             MegabytesPerSecond = rate * size / 1e6,
             Note = Join(
-                $"two node {sender.NodeVersion} processes (ataraxia 0.12.2, StreamingPeer over plain TCP), window {context.Window} in JS too",
+                $"two node {sender.NodeVersion} processes (ataraxia 0.12.2, StreamingPeer over plain TCP), window {TcpRows.WindowFor(size, context)} in JS too",
                 SizeProblem(count, bytes, size),
                 SenderProblems(failed, inFlight, lastError),
                 Problems(sender, receiver)),
@@ -135,7 +135,7 @@ public static class JsRows
         long failures = 0;
         Network sender = cs.Network;
         NodeId target = receiver.Id;
-        Task[] workers = [.. Enumerable.Range(0, context.Window).Select(_ => Task.Run(async () =>
+        Task[] workers = [.. Enumerable.Range(0, TcpRows.WindowFor(size, context)).Select(_ => Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
@@ -181,7 +181,7 @@ public static class JsRows
             }
         });
 
-        await sender.FloodAsync(cs.Network.Id, MessageType, size, context.Window);
+        await sender.FloodAsync(cs.Network.Id, MessageType, size, TcpRows.WindowFor(size, context));
         (long count, TimeSpan elapsed) = await Measure.CountAsync(() => Interlocked.Read(ref received), context);
         (_, long failed, long inFlight, string? lastError) = await sender.StopFloodAsync();
         await cs.DisposeAsync();

@@ -194,7 +194,8 @@ public sealed class Report
 
     private static string Format(double? value, string format) => value is double v ? v.ToString(format, CultureInfo.InvariantCulture) : "";
 
-    private static string FormatRatio(double? value) => value is double v ? v.ToString(v >= 10 ? "0.0" : "0.00", CultureInfo.InvariantCulture) + "×" : "";
+    private static string FormatRatio(double? value) =>
+        value is double v ? v.ToString(v >= 10 ? "0.0" : v >= 0.1 ? "0.00" : "G2", CultureInfo.InvariantCulture) + "×" : "";
 }
 
 /// <summary>What every scenario gets: the run's settings and the report to add rows to.</summary>
