@@ -20,11 +20,19 @@ public static class Measure
         long first = counter();
         long allocated = GC.GetTotalAllocatedBytes(precise: false);
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        TimeSpan paused = GC.GetTotalPauseDuration();
+        int collections = GC.CollectionCount(0);
+        long workItems = ThreadPool.CompletedWorkItemCount;
         long start = Stopwatch.GetTimestamp();
         await Task.Delay(context.Duration);
         long last = counter();
         TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
         cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        if (context.Sampler is not null)
+        {
+            Console.Error.WriteLine($"  GC: {GC.CollectionCount(0) - collections} collections, paused {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:0} ms of {elapsed.TotalMilliseconds:0} ms; thread-pool work items per item: {(double)(ThreadPool.CompletedWorkItemCount - workItems) / Math.Max(1, last - first):0.00}; threads {ThreadPool.ThreadCount}");
+        }
+
         allocated = GC.GetTotalAllocatedBytes(precise: false) - allocated;
         if (context.Sampler is { } sampler)
         {

@@ -481,42 +481,57 @@ public sealed class Network : IAsyncDisposable
     {
         try
         {
-            await foreach (PeerMessage message in connection.Session.Incoming.ReadAllAsync().ConfigureAwait(false))
+            ChannelReader<PeerMessage> incoming = connection.Session.Incoming;
+            while (await incoming.WaitToReadAsync().ConfigureAwait(false))
             {
-                switch (message)
+                while (incoming.TryRead(out PeerMessage? message))
                 {
-                    case PeerData data:
-                        await HandleDataAsync(connection, data).ConfigureAwait(false);
-                        break;
-                    case PeerDataResult result:
-                        HandleResult(connection, result);
-                        break;
-                    case PeerNodeSummary summary:
-                        HandleSummary(connection, summary);
-                        break;
-                    case PeerNodeRequest request:
-                        PeerNodeDetails reply;
-                        lock (_gate)
-                        {
-                            reply = _topology.OnRequest(request);
-                        }
+                    switch (message)
+                    {
+                        case PeerData data:
+                            ValueTask handled = HandleDataAsync(connection, data);
+                            if (!handled.IsCompletedSuccessfully)
+                            {
+                                // Delivery waits for room: resume the answered callers before waiting.
+                                connection.DispatchCompletions();
+                            }
 
-                        connection.Post(reply);
-                        break;
-                    case PeerNodeDetails details:
-                        lock (_gate)
-                        {
-                            _topology.OnDetails(connection.RemoteId, details);
-                            _routesDirty = true;
-                            ScheduleBroadcast();
-                        }
+                            await handled.ConfigureAwait(false);
+                            break;
+                        case PeerDataResult result:
+                            HandleResult(connection, result);
+                            break;
+                        case PeerNodeSummary summary:
+                            HandleSummary(connection, summary);
+                            break;
+                        case PeerNodeRequest request:
+                            PeerNodeDetails reply;
+                            lock (_gate)
+                            {
+                                reply = _topology.OnRequest(request);
+                            }
 
-                        break;
+                            connection.Post(reply);
+                            break;
+                        case PeerNodeDetails details:
+                            lock (_gate)
+                            {
+                                _topology.OnDetails(connection.RemoteId, details);
+                                _routesDirty = true;
+                                ScheduleBroadcast();
+                            }
+
+                            break;
+                    }
                 }
+
+                // Everything that was ready is handled: resume the callers whose sends were answered, together.
+                connection.DispatchCompletions();
             }
         }
         finally
         {
+            connection.DispatchCompletions();
             await connection.Session.Completion.ConfigureAwait(false);
             Forget(connection);
 
@@ -650,9 +665,13 @@ public sealed class Network : IAsyncDisposable
     {
         if (_pending.TryGetValue(result.Id, out PendingSend? pending) && pending.Hop == connection)
         {
-            pending.TryComplete(
-                result.Id,
-                result.Type == PeerMessageType.DataAck ? null : new MessageDeliveryException(pending.Target, MessageDeliveryFailure.Rejected));
+            NodeId target = pending.Target;
+            if (pending.TryClaim(result.Id))
+            {
+                connection.AddCompletion(
+                    pending,
+                    result.Type == PeerMessageType.DataAck ? null : new MessageDeliveryException(target, MessageDeliveryFailure.Rejected));
+            }
         }
         else if (_forwards.TryRemove(result.Id, out Forward? forward))
         {

@@ -13,6 +13,29 @@ internal sealed class PeerConnection(PeerSession session, NodeId remoteId, strin
 
     public int Latency => Session.Latency;
 
+    // Answers read by the pump and not yet handed to the thread pool; touched by the pump only.
+    private SendCompletions? _completions;
+
+    /// <summary>Queues the resumption of a claimed send until <see cref="DispatchCompletions"/> (pump only).</summary>
+    public void AddCompletion(PendingSend send, Exception? error)
+    {
+        (_completions ??= SendCompletions.Rent()).Add(send, error);
+        if (_completions.Count >= 256)
+        {
+            DispatchCompletions();
+        }
+    }
+
+    /// <summary>Hands the queued resumptions to the thread pool (pump only).</summary>
+    public void DispatchCompletions()
+    {
+        if (_completions is { } batch)
+        {
+            _completions = null;
+            batch.Dispatch();
+        }
+    }
+
     /// <summary>Queues a message without waiting; when the queue is full it is queued in the background.</summary>
     public void Post(PeerMessage message)
     {

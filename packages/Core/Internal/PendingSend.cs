@@ -73,10 +73,8 @@ internal sealed class PendingSend : IValueTaskSource
             return false;
         }
 
-        _cancellation.Unregister();
-        _cancellation = default;
-        _onComplete?.Invoke(id, this);
-        _onComplete = null;
+        Release(id);
+        _core.RunContinuationsAsynchronously = true;
         if (error is null)
         {
             _core.SetResult(true);
@@ -87,6 +85,37 @@ internal sealed class PendingSend : IValueTaskSource
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Takes the send for message <paramref name="id"/> out of the race like <see cref="TryComplete"/>, but leaves the
+    /// caller's continuation for <see cref="CompleteClaimed"/>, so that a batch of answers resumes its callers in
+    /// one thread-pool work item instead of one each.
+    /// </summary>
+    /// <returns><see langword="true"/> if this call claimed the send; it must then call <see cref="CompleteClaimed"/>.</returns>
+    public bool TryClaim(ulong id)
+    {
+        if (Interlocked.CompareExchange(ref _id, Completed, (long)id) != (long)id)
+        {
+            return false;
+        }
+
+        Release(id);
+        return true;
+    }
+
+    /// <summary>Completes a claimed send, running the caller's continuation on this thread.</summary>
+    public void CompleteClaimed(Exception? error)
+    {
+        _core.RunContinuationsAsynchronously = false;
+        if (error is null)
+        {
+            _core.SetResult(true);
+        }
+        else
+        {
+            _core.SetException(error);
+        }
     }
 
     /// <summary>Fails the send with <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> fires.</summary>
@@ -105,6 +134,14 @@ internal sealed class PendingSend : IValueTaskSource
                 send.TryComplete(id, new OperationCanceledException(token));
             },
             (this, id));
+    }
+
+    private void Release(ulong id)
+    {
+        _cancellation.Unregister();
+        _cancellation = default;
+        _onComplete?.Invoke(id, this);
+        _onComplete = null;
     }
 
     /// <inheritdoc />

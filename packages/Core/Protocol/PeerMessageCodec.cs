@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using Ataraxia.Cbor;
 
 namespace Ataraxia.Protocol;
@@ -22,6 +23,9 @@ public static class PeerMessageCodec
     /// the length, so a bound keeps hostile ids from costing memory and time in every table they enter.
     /// </summary>
     public const int MaxNodeIdLength = 64;
+
+    // Frames up to this size are encoded into a single span of the output.
+    private const int SmallFrameLength = 2048;
 
     /// <summary>Gets the encoded size of a message, without the frame header.</summary>
     /// <param name="message">The message.</param>
@@ -49,10 +53,27 @@ public static class PeerMessageCodec
     /// <returns>The number of bytes written, header included.</returns>
     public static int WriteFrame(PeerMessage message, IBufferWriter<byte> output)
     {
+        ArgumentNullException.ThrowIfNull(output);
         int length = GetEncodedLength(message);
+        int total = CborWriter.GetHeadLength((ulong)length) + length;
+        if (total <= SmallFrameLength)
+        {
+            // Small frames (most DATA and every answer) are written into one span: one GetSpan and one Advance.
+            Span<byte> span = output.GetSpan(total);
+            int written = CborWriter.WriteHead(span, CborMajorType.UnsignedInteger, (ulong)length);
+            written += CborWriter.WriteHead(span[written..], CborMajorType.UnsignedInteger, (byte)message.Type);
+            int fields = message.WriteFields(span[written..]);
+            if (fields >= 0)
+            {
+                Debug.Assert(written + fields == total, "The encoded length and the bytes written disagree.");
+                output.Advance(total);
+                return total;
+            }
+        }
+
         new CborWriter(output).WriteHead(CborMajorType.UnsignedInteger, (ulong)length);
         Write(message, output);
-        return CborWriter.GetHeadLength((ulong)length) + length;
+        return total;
     }
 
     /// <summary>Encodes a message into a new array (convenience for tests and tools).</summary>

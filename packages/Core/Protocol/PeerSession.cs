@@ -396,17 +396,29 @@ public sealed class PeerSession : IAsyncDisposable
         {
             while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out PeerMessage? message))
+                // Two passes before each flush. Between them the loop yields, so that work already queued on the
+                // thread pool runs first (typically the callers resumed by a batch of acks, each about to send again);
+                // the second pass takes what they queued. The burst then leaves in one flush and one system call
+                // rather than one for its first message and one for the rest.
+                for (int pass = 0; pass < 2; pass++)
                 {
-                    PeerMessageCodec.WriteFrame(message, output);
-
-                    // Flush in the middle of a large batch so the transport's buffer stays bounded.
-                    if (output.CanGetUnflushedBytes && output.UnflushedBytes >= 64 * 1024)
+                    if (pass == 1)
                     {
-                        FlushResult partial = await output.FlushAsync(_abort.Token).ConfigureAwait(false);
-                        if (partial.IsCompleted)
+                        await Task.Yield();
+                    }
+
+                    while (reader.TryRead(out PeerMessage? message))
+                    {
+                        PeerMessageCodec.WriteFrame(message, output);
+
+                        // Flush in the middle of a large batch so the transport's buffer stays bounded.
+                        if (output.CanGetUnflushedBytes && output.UnflushedBytes >= 64 * 1024)
                         {
-                            return;
+                            FlushResult partial = await output.FlushAsync(_abort.Token).ConfigureAwait(false);
+                            if (partial.IsCompleted)
+                            {
+                                return;
+                            }
                         }
                     }
                 }
