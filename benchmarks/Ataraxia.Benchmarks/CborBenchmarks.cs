@@ -6,7 +6,7 @@ namespace Ataraxia.Benchmarks;
 
 /// <summary>
 /// CBOR encoding and decoding of a small application payload
-/// (<c>{"name":"sensor-1","value":21.5,"tags":["a","b"],"at":1700000000}</c>, 43 bytes) and of a 64-byte byte string,
+/// (<c>{"name":"sensor-1","value":21.5,"tags":["a","b"],"at":1700000000}</c>, 44 bytes) and of a 64-byte byte string,
 /// once through the <see cref="CborValue"/> model and once through the raw <see cref="CborWriter"/>/<see cref="CborReader"/>.
 /// </summary>
 /// <remarks>
