@@ -2,12 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using Ataraxia.Throughput;
 
-// Usage: dotnet run -c Release --project benchmarks/Ataraxia.Throughput -- [scenario ...] [--quick] [--duration S] [--window N] [--only id,id] [--alloc]
+// Usage: dotnet run -c Release --project benchmarks/Ataraxia.Throughput -- [scenario ...] [--quick] [--duration S] [--window N] [--only id,id] [--alloc] [--no-save]
 // Scenarios: all (default), raw, tcp, js, mesh. Every selected row is measured in this one run, so the ratios
 // compare numbers taken on the same machine at the same time.
 string[] known = ["raw", "tcp", "js", "mesh"];
 var selected = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 bool quick = false;
+bool save = true;
 AllocationSampler? sampler = null;
 double? duration = null;
 int window = 1024;
@@ -16,6 +17,9 @@ for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
     {
+        case "--no-save":
+            save = false;
+            break;
         case "--alloc":
             sampler = new AllocationSampler();
             break;
@@ -37,7 +41,7 @@ for (int i = 0; i < args.Length; i++)
         default:
             if (!known.Contains(args[i], StringComparer.OrdinalIgnoreCase))
             {
-                Console.Error.WriteLine($"Unknown argument {args[i]}; scenarios: all, {string.Join(", ", known)}; options: --quick, --duration S, --window N, --only id[,id], --alloc.");
+                Console.Error.WriteLine($"Unknown argument {args[i]}; scenarios: all, {string.Join(", ", known)}; options: --quick, --duration S, --window N, --only id[,id], --alloc, --no-save.");
                 return 2;
             }
 
@@ -90,6 +94,11 @@ report.ComputeRatios();
 Targets.Apply(report);
 string markdown = report.ToMarkdown();
 Console.WriteLine(markdown);
+
+if (!save)
+{
+    return 0;
+}
 
 string results = Path.Combine(FindBenchmarksFolder(), "results");
 Directory.CreateDirectory(results);
