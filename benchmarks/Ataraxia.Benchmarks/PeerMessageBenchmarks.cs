@@ -31,6 +31,8 @@ public class PeerMessageBenchmarks
     private PeerNodeSummary _summary = null!;
     private byte[] _summaryFrame = [];
 
+    private readonly TypeNameCache _typeNames = new();
+
     [GlobalSetup]
     public void Setup()
     {
@@ -82,6 +84,17 @@ public class PeerMessageBenchmarks
         var frame = new ReadOnlySequence<byte>(_buffer.WrittenMemory);
         return PeerMessageCodec.TryReadFrame(ref frame, MaxFrameSize, out ReadOnlySequence<byte> message)
             ? PeerMessageCodec.Decode(message)
+            : throw new InvalidOperationException("Incomplete frame.");
+    }
+
+    /// <summary>Decoding as a session does it: the DATA type string comes from the session's cache of recent types.</summary>
+    [Benchmark]
+    [BenchmarkCategory("Data")]
+    public PeerMessage DecodeDataInSession()
+    {
+        var frame = new ReadOnlySequence<byte>(_dataFrame);
+        return PeerMessageCodec.TryReadFrame(ref frame, MaxFrameSize, out ReadOnlySequence<byte> message)
+            ? PeerMessageCodec.Decode(message, _typeNames)
             : throw new InvalidOperationException("Incomplete frame.");
     }
 
