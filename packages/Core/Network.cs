@@ -516,9 +516,13 @@ public sealed class Network : IAsyncDisposable
                         case PeerNodeDetails details:
                             lock (_gate)
                             {
-                                _topology.OnDetails(connection.RemoteId, details);
-                                _routesDirty = true;
-                                ScheduleBroadcast();
+                                // Details that repeat what is known (the same news from several peers, gossip
+                                // without news) leave routes as they are: no recomputation, no broadcast.
+                                if (_topology.OnDetails(connection.RemoteId, details))
+                                {
+                                    _routesDirty = true;
+                                    ScheduleBroadcast();
+                                }
                             }
 
                             break;
@@ -816,7 +820,11 @@ public sealed class Network : IAsyncDisposable
             }
 
             _broadcastArmed = false;
-            UpdateRoutes();
+            if (_routesDirty)
+            {
+                UpdateRoutes();
+            }
+
             connections = [.. _topology.Connections];
             if (_topology.BroadcastNeeded)
             {
@@ -842,6 +850,12 @@ public sealed class Network : IAsyncDisposable
     {
         _routesDirty = false;
         Dictionary<NodeId, PeerConnection> routes = _topology.ComputeRoutes();
+        if (ReferenceEquals(routes, _routes))
+        {
+            // No route changed (the topology returns the same table), so neither did availability.
+            return;
+        }
+
         _routes = routes;
         foreach (NodeId id in routes.Keys)
         {
@@ -853,6 +867,12 @@ public sealed class Network : IAsyncDisposable
                 Groups.OnNodeAvailable(node);
                 RaiseEvent(() => NodeAvailable?.Invoke(this, new NodeEventArgs(node)));
             }
+        }
+
+        // Every routed node is available by now, so only a larger _available has nodes that lost their route.
+        if (_available.Count == routes.Count)
+        {
+            return;
         }
 
         foreach (NodeId id in _available.Keys.Where(id => !routes.ContainsKey(id)).ToList())
