@@ -199,17 +199,20 @@ public static class MeshRows
         double known = ((large.Managed / (double)large.Clients) - (small.Managed / (double)small.Clients)) / (large.Clients - small.Clients);
         double connection = ((small.Managed / (double)small.Clients) - ((small.Clients + 1) * known)) / 2 / 1024;
         double workingPerEnd = large.WorkingSet / 1024.0 / (2 * clients);
+        // What one more directly connected peer costs a node: its connection end plus its entry in the node's tables.
+        double perPeer = connection + (known / 1024);
+        bool valid = failure is null && connection > 0 && known > 0;
         return new Row
         {
             Id = tls ? "idle-per-peer" : "idle-per-peer-plain",
-            Name = $"idle memory per connection end, TCP {mode}, {clients} clients",
-            Value = failure is null ? perEnd : null,
+            Name = $"idle memory per connected peer, TCP {mode}",
+            Value = valid ? perPeer : null,
             Unit = "KiB",
             Target = tls ? "≤ 64 KiB" : null,
-            Met = tls ? failure is null && perEnd <= 64 : null,
+            Met = tls ? valid && perPeer <= 64 : null,
             Note = failure ?? string.Create(
                 CultureInfo.InvariantCulture,
-                $"managed heap (GC.GetTotalMemory(true)) of one hub and {clients} clients on 127.0.0.1, connected and idle for 2 s, minus all joined but not connected; both ends of every connection live in this process, so divided by {2 * clients} ends. Fitted with a {small.Clients}-client star: {connection:N1} KiB per connection end plus {known:N0} B per node known to a node, because every node of a star learns all {clients} others ({known * (clients + 1) / 2 / 1024:N1} KiB of the value, growing with the star). Process working set grew {workingPerEnd:N0} KiB per end (native TLS state and socket buffers included; noisy)"),
+                $"managed heap (GC.GetTotalMemory(true)) of stars of one hub and {small.Clients} and {clients} clients on 127.0.0.1, connected and idle for 2 s, minus the same nodes joined but not connected. Fitted: {connection:N1} KiB per connection end plus {known:N0} B per node a node knows; the value is one of each. Every node of a star learns all others, so the whole {clients}-client star grew by {perEnd:N1} KiB per connection end. Process working set grew {workingPerEnd:N0} KiB per end (native TLS state and socket buffers included; noisy)"),
         };
     }
 
