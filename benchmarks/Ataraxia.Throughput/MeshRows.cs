@@ -19,11 +19,10 @@ public static class MeshRows
         Report report = context.Report;
 
         // The idle rows run first, on a fresh heap, so that what the large meshes leave behind does not blur them.
-        // A first star of the full size pays the one-time costs outside the measurement: TLS and certificate set-up,
-        // JIT, and the shared buffer pools, which keep what the concurrent handshakes rented.
+        // A first, unreported run pays the one-time costs outside the measurement: TLS and certificate set-up, JIT,
+        // and the shared buffer pools, which keep what the concurrent handshakes rented.
         int clients = context.Quick ? 40 : 100;
-        await MeasureStarAsync(clients, tls: true);
-        await MeasureStarAsync(clients, tls: false);
+        await IdlePerPeerAsync(clients, tls: true);
         Row idleTls = await IdlePerPeerAsync(clients, tls: true);
         Row idlePlain = await IdlePerPeerAsync(clients, tls: false);
         foreach (Row row in await ConvergeAsync(100, TimeSpan.FromSeconds(2)))
@@ -181,43 +180,16 @@ public static class MeshRows
     }
 
     /// <summary>
-    /// Idle memory per connection end: a star of one hub and <paramref name="clients"/> clients over TCP, measured
-    /// joined but not connected, then connected and idle. Both ends of every connection live in this process.
+    /// Idle memory per connected peer: a hub in this process and <paramref name="clients"/> clients in a child process
+    /// connecting to it over TCP. The hub's managed heap connected and idle, minus the hub joined alone, divided by
+    /// the number of peers: what one more directly connected peer costs a node (its connection and its entry in the
+    /// node's tables), with nothing of the peers' own side in the measurement.
     /// </summary>
-    /// <remarks>
-    /// Besides the connections, every node of a star learns about every other node, so the growth has a part per
-    /// connection end and a part per node known to a node. A second, smaller star separates the two:
-    /// M(n) = 2n·c + n(n + 1)·t for n clients.
-    /// </remarks>
     private static async Task<Row> IdlePerPeerAsync(int clients, bool tls)
     {
         string mode = tls ? "TLS" : "plaintext";
-        Star small = await MeasureStarAsync(clients / 4, tls);
-        Star large = await MeasureStarAsync(clients, tls);
-        string? failure = large.Failure ?? small.Failure;
-        double perEnd = large.Managed / 1024.0 / (2 * clients);
-        double known = ((large.Managed / (double)large.Clients) - (small.Managed / (double)small.Clients)) / (large.Clients - small.Clients);
-        double connection = ((small.Managed / (double)small.Clients) - ((small.Clients + 1) * known)) / 2 / 1024;
-        double workingPerEnd = large.WorkingSet / 1024.0 / (2 * clients);
-        // What one more directly connected peer costs a node: its connection end plus its entry in the node's tables.
-        double perPeer = connection + (known / 1024);
-        bool valid = failure is null && connection > 0 && known > 0;
-        return new Row
-        {
-            Id = tls ? "idle-per-peer" : "idle-per-peer-plain",
-            Name = $"idle memory per connected peer, TCP {mode}",
-            Value = valid ? perPeer : null,
-            Unit = "KiB",
-            Target = tls ? "≤ 64 KiB" : null,
-            Met = tls ? valid && perPeer <= 64 : null,
-            Note = failure ?? string.Create(
-                CultureInfo.InvariantCulture,
-                $"managed heap (GC.GetTotalMemory(true)) of stars of one hub and {small.Clients} and {clients} clients on 127.0.0.1, connected and idle for 2 s, minus the same nodes joined but not connected. Fitted: {connection:N1} KiB per connection end plus {known:N0} B per node a node knows; the value is one of each. Every node of a star learns all others, so the whole {clients}-client star grew by {perEnd:N1} KiB per connection end. Process working set grew {workingPerEnd:N0} KiB per end (native TLS state and socket buffers included; noisy)"),
-        };
-    }
-
-    private static async Task<Star> MeasureStarAsync(int clients, bool tls)
-    {
+        string id = tls ? "idle-per-peer" : "idle-per-peer-plain";
+        string name = $"idle memory per connected peer, TCP {mode}";
         var hubTransport = new TcpTransport(new TcpTransportOptions
         {
             BindAddresses = [IPAddress.Loopback],
@@ -226,49 +198,104 @@ public static class MeshRows
         });
         var hub = new Network(new NetworkOptions { Name = "bench-idle", Transports = [hubTransport] });
         await hub.JoinAsync();
-        var transports = new TcpTransport[clients];
-        var nodes = new Network[clients];
-        for (int i = 0; i < clients; i++)
-        {
-            transports[i] = new TcpTransport(new TcpTransportOptions { Listen = false, Tls = tls ? new TcpTlsOptions() : null });
-            nodes[i] = new Network(new NetworkOptions { Name = "bench-idle", Transports = [transports[i]] });
-        }
-
-        await Task.WhenAll(nodes.Select(n => n.JoinAsync().AsTask()));
         await Task.Delay(500);
-        long joined = ManagedMemory();
-        long workingJoined = WorkingSet();
+        long alone = ManagedMemory();
+        long workingAlone = WorkingSet();
 
-        foreach (TcpTransport transport in transports)
+        using var child = new Process
         {
-            transport.AddPeer("127.0.0.1", hubTransport.Port);
-        }
-
+            StartInfo = new ProcessStartInfo(Environment.ProcessPath!)
+            {
+                ArgumentList = { "--idle-clients", clients.ToString(CultureInfo.InvariantCulture), hubTransport.Port.ToString(CultureInfo.InvariantCulture), tls ? "tls" : "plain" },
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            },
+        };
+        child.Start();
+        _ = child.StandardOutput.ReadToEndAsync();
+        Task<string> errors = child.StandardError.ReadToEndAsync();
         string? failure = null;
+        long connected = 0;
+        long workingConnected = 0;
         try
         {
-            // Connected, and the star's topology settled: every client sees the hub and every other client.
-            await TcpRows.WaitUntilAsync(() => hub.Nodes.Count == clients && nodes.All(n => n.Nodes.Count == clients), TimeSpan.FromSeconds(60));
+            await TcpRows.WaitUntilAsync(() => hub.Nodes.Count == clients || child.HasExited, TimeSpan.FromSeconds(60));
+            if (hub.Nodes.Count != clients)
+            {
+                failure = $"the client process ended early: {await errors}";
+            }
+            else
+            {
+                // Idle: past the broadcast delay and the exchange of summaries, before the first latency gossip (30 s).
+                await Task.Delay(2000);
+                connected = ManagedMemory();
+                workingConnected = WorkingSet();
+            }
         }
         catch (TimeoutException)
         {
             failure = $"timed out: the hub sees {hub.Nodes.Count} of {clients} clients";
         }
-
-        // Idle: well past the broadcast delay and the exchange of summaries, before the first latency gossip (30 s).
-        await Task.Delay(2000);
-        long connected = ManagedMemory();
-        long workingConnected = WorkingSet();
-
-        await Task.WhenAll(nodes.Select(n => n.DisposeAsync().AsTask()));
-        await hub.DisposeAsync();
-        foreach (TcpTransport transport in transports)
+        finally
         {
-            await transport.DisposeAsync();
+            child.StandardInput.Close();
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            try
+            {
+                await child.WaitForExitAsync(exit.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                child.Kill(entireProcessTree: true);
+            }
+
+            await hub.DisposeAsync();
+            await hubTransport.DisposeAsync();
         }
 
-        await hubTransport.DisposeAsync();
-        return new Star(clients, connected - joined, workingConnected - workingJoined, failure);
+        double perPeer = (connected - alone) / 1024.0 / clients;
+        return new Row
+        {
+            Id = id,
+            Name = name,
+            Value = failure is null ? perPeer : null,
+            Unit = "KiB",
+            Target = tls ? "≤ 64 KiB" : null,
+            Met = tls ? failure is null && perPeer <= 64 : null,
+            Note = failure ?? string.Create(
+                CultureInfo.InvariantCulture,
+                $"one hub in this process, {clients} clients in a child process; the hub's managed heap (GC.GetTotalMemory after full collections) connected and idle for 2 s, minus the hub joined alone, / {clients}: each peer's connection end and its node entry. Process working set grew {(workingConnected - workingAlone) / 1024.0 / clients:N0} KiB per peer (native TLS state and socket buffers included; noisy)"),
+        };
+    }
+
+    /// <summary>
+    /// The child process of <see cref="IdlePerPeerAsync"/>: <paramref name="clients"/> nodes connecting to the hub at
+    /// <paramref name="port"/>, until standard input closes.
+    /// </summary>
+    public static async Task<int> RunIdleClientsAsync(int clients, int port, bool tls)
+    {
+        var nodes = new Network[clients];
+        for (int i = 0; i < clients; i++)
+        {
+            var transport = new TcpTransport(new TcpTransportOptions
+            {
+                Listen = false,
+                Tls = tls ? new TcpTlsOptions() : null,
+                Peers = [new DnsEndPoint("127.0.0.1", port)],
+            });
+            nodes[i] = new Network(new NetworkOptions { Name = "bench-idle", Transports = [transport] });
+            await nodes[i].JoinAsync();
+        }
+
+        await Console.In.ReadToEndAsync();
+        foreach (Network node in nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        return 0;
     }
 
     private static long ManagedMemory()
@@ -304,6 +331,4 @@ public static class MeshRows
         return process.WorkingSet64;
     }
 
-    /// <summary>What a star of one hub and some clients added when connected: managed bytes, working set bytes.</summary>
-    private sealed record Star(int Clients, long Managed, long WorkingSet, string? Failure);
 }

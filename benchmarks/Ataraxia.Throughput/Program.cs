@@ -5,6 +5,13 @@ using Ataraxia.Throughput;
 // Usage: dotnet run -c Release --project benchmarks/Ataraxia.Throughput -- [scenario ...] [--quick] [--duration S] [--window N] [--only id,id] [--alloc] [--no-save]
 // Scenarios: all (default), raw, tcp, js, mesh. Every selected row is measured in this one run, so the ratios
 // compare numbers taken on the same machine at the same time.
+if (args is ["--idle-clients", string count, string port, string security])
+{
+    // The client side of the idle-memory row, in its own process (see MeshRows).
+    return await MeshRows.RunIdleClientsAsync(
+        int.Parse(count, CultureInfo.InvariantCulture), int.Parse(port, CultureInfo.InvariantCulture), security == "tls");
+}
+
 string[] known = ["raw", "tcp", "js", "mesh"];
 var selected = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 bool quick = false;

@@ -24,6 +24,10 @@ public static class TcpRows
             ("hop1-16k", "Ataraxia TCP plaintext, via 1 router, 16 KiB", 3, false, Large, Compare("tcp-16k", null, null, bulk: true)),
             ("hop2-16k", "Ataraxia TCP plaintext, via 2 routers, 16 KiB", 4, false, Large, Compare("tcp-16k", null, null, bulk: true)),
         ];
+        // The first rows of a process would otherwise pay for the JIT's tiering (and its profile-guided recompilation)
+        // inside the measured window: one unreported run brings the hot path to its final code first.
+        await ThroughputAsync("warm-up", "warm-up", 2, tls: false, Small, context with { Duration = TimeSpan.FromSeconds(2), Sampler = null });
+
         foreach ((string id, string name, int nodes, bool tls, int size, Row template) in throughput)
         {
             if (context.Wants(id))

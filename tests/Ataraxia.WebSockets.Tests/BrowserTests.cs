@@ -107,7 +107,8 @@ public sealed class BrowserTests
 
             // The browser reached the .NET node only through the server's WebSocket endpoint.
             Assert.Equal(1, server.Endpoint.ConnectionCount);
-            Assert.True(server.Network.TryGetNode(NodeId.Parse(browserId), out _));
+            NodeId browserNode = NodeId.Parse(browserId);
+            await TaskTimeoutExtensions.WaitUntilAsync(() => server.Network.TryGetNode(browserNode, out _));
         }
         finally
         {

@@ -82,7 +82,10 @@ internal sealed class StreamConnection : IDuplexPipe, IAsyncDisposable
         {
             while (true)
             {
-                Memory<byte> memory = writer.GetMemory(16 * 1024);
+                // Wait for data without holding a buffer (a zero-byte read), so an idle connection keeps no receive
+                // memory; then read into a segment. End of stream shows as 0 from the real read.
+                await _stream.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                Memory<byte> memory = writer.GetMemory(SegmentSize);
                 int read = await _stream.ReadAsync(memory).ConfigureAwait(false);
                 if (read == 0)
                 {
