@@ -162,7 +162,7 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
 
         if (_options.Discovery is { } discovery)
         {
-            await discovery.StartAsync(new TcpDiscoveryContext(this, host.LocalId, host.NetworkName, _tls is not null), cancellationToken).ConfigureAwait(false);
+            await discovery.StartAsync(new TcpDiscoveryContext(this, host.LocalId, host.NetworkName, _tls is not null, host.LoggerFactory), cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Ataraxia.Authentication;
+using Microsoft.Extensions.Logging;
 
 namespace Ataraxia.Tcp;
 
@@ -138,9 +139,10 @@ public sealed class TcpDiscoveryContext
 {
     private readonly TcpTransport _transport;
 
-    internal TcpDiscoveryContext(TcpTransport transport, NodeId localId, string networkName, bool isTls)
+    internal TcpDiscoveryContext(TcpTransport transport, NodeId localId, string networkName, bool isTls, ILoggerFactory loggerFactory)
     {
         _transport = transport;
+        LoggerFactory = loggerFactory;
         LocalId = localId;
         NetworkName = networkName;
         IsTls = isTls;
@@ -148,6 +150,9 @@ public sealed class TcpDiscoveryContext
 
     /// <summary>Gets the local node id.</summary>
     public NodeId LocalId { get; }
+
+    /// <summary>Gets the network's logger factory.</summary>
+    public ILoggerFactory LoggerFactory { get; }
 
     /// <summary>Gets the network name.</summary>
     public string NetworkName { get; }
