@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
 namespace Ataraxia.Tcp.Internal;
@@ -32,4 +33,56 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "TCP transport runs WITHOUT TLS: traffic and authentication are in the clear and not bound to the channel.")]
     public static partial void Plaintext(ILogger logger);
+
+    // mDNS socket layer (MdnsSocketTransport): ids 150–169.
+    [LoggerMessage(EventId = 150, Level = LogLevel.Debug, Message = "mDNS socket open on {EndPoint} (address reuse: {Reuse}).")]
+    public static partial void MdnsSocketOpened(ILogger logger, EndPoint endPoint, string reuse);
+
+    [LoggerMessage(EventId = 151, Level = LogLevel.Error, Message = "mDNS could not bind UDP port 5353 over {Family}: {Error}. Another program holds the port without address reuse (SO_REUSEADDR/SO_REUSEPORT); mDNS responders such as avahi-daemon and Bonjour share it, so look for one that does not.")]
+    public static partial void MdnsBindFailed(ILogger logger, string family, SocketError error);
+
+    [LoggerMessage(EventId = 152, Level = LogLevel.Warning, Message = "mDNS over {Family} is unavailable on this host and is skipped: {Error}.")]
+    public static partial void MdnsFamilyUnavailable(ILogger logger, string family, SocketError error);
+
+    [LoggerMessage(EventId = 153, Level = LogLevel.Debug, Message = "mDNS joined {Group} on {Interface} (index {Index}).")]
+    public static partial void MdnsJoined(ILogger logger, IPAddress group, string @interface, int index);
+
+    [LoggerMessage(EventId = 154, Level = LogLevel.Debug, Message = "mDNS could not join {Group} on {Interface} (index {Index}): {Error}; the interface is not used for this address family.")]
+    public static partial void MdnsJoinFailed(ILogger logger, IPAddress group, string @interface, int index, SocketError error);
+
+    [LoggerMessage(EventId = 155, Level = LogLevel.Debug, Message = "mDNS left {Group} on interface index {Index}.")]
+    public static partial void MdnsLeft(ILogger logger, IPAddress group, int index);
+
+    [LoggerMessage(EventId = 156, Level = LogLevel.Information, Message = "mDNS runs on {Interfaces}.")]
+    public static partial void MdnsInterfaces(ILogger logger, string interfaces);
+
+    [LoggerMessage(EventId = 157, Level = LogLevel.Debug, Message = "mDNS send to {Destination} on interface index {Index} failed: {Error}; dropped.")]
+    public static partial void MdnsSendFailed(ILogger logger, IPEndPoint destination, int index, SocketError error);
+
+    [LoggerMessage(EventId = 158, Level = LogLevel.Debug, Message = "mDNS receive over {Family} failed: {Error}.")]
+    public static partial void MdnsReceiveFailed(ILogger logger, string family, SocketError error);
+
+    [LoggerMessage(EventId = 159, Level = LogLevel.Debug, Message = "Dropped an mDNS packet from {Source} larger than {Limit} bytes.")]
+    public static partial void MdnsPacketTooLarge(ILogger logger, EndPoint? source, int limit);
+
+    [LoggerMessage(EventId = 160, Level = LogLevel.Warning, Message = "An mDNS {Event} handler threw; the transport carries on.")]
+    public static partial void MdnsHandlerFailed(ILogger logger, string @event, Exception exception);
+
+    [LoggerMessage(EventId = 161, Level = LogLevel.Warning, Message = "mDNS could not list the network interfaces: {Error}")]
+    public static partial void MdnsInterfaceScanFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 162, Level = LogLevel.Warning, Message = "The mDNS interface filter threw for {Interface}; the interface is skipped.")]
+    public static partial void MdnsInterfaceFilterFailed(ILogger logger, string @interface, Exception exception);
+
+    [LoggerMessage(EventId = 163, Level = LogLevel.Debug, Message = "mDNS could not set {Option} on the {Family} socket: {Error}.")]
+    public static partial void MdnsSocketOptionFailed(ILogger logger, string option, string family, SocketError error);
+
+    [LoggerMessage(EventId = 164, Level = LogLevel.Debug, Message = "mDNS dropped a packet that arrived on interface index {Index}, which it does not use.")]
+    public static partial void MdnsForeignInterface(ILogger logger, int index);
+
+    [LoggerMessage(EventId = 165, Level = LogLevel.Warning, Message = "mDNS found no usable interface (up, multicast-capable, chosen by the filter); it waits for one to appear.")]
+    public static partial void MdnsNoInterfaces(ILogger logger);
+
+    [LoggerMessage(EventId = 166, Level = LogLevel.Debug, Message = "mDNS {Family} receive loop did not stop within {Timeout}.")]
+    public static partial void MdnsStopTimedOut(ILogger logger, string family, TimeSpan timeout);
 }
