@@ -10,7 +10,8 @@ using Microsoft.Extensions.Logging;
 //
 // Arguments: --interfaces va,wa | v* (names, a trailing * matches a prefix; default: the transport's default filter)
 //            --no-ipv4, --no-ipv6, --throwing-handler (an extra Received handler that always throws)
-//            --hold-port (instead: bind 5353 on IPv4 and IPv6 WITHOUT address reuse and hold it)
+//            --hold-port exclusive|reuseaddr|reuseport (instead: bind 5353 on IPv4 and IPv6 with no address reuse,
+//            only SO_REUSEADDR, or only SO_REUSEPORT, as other mDNS programs might, and hold it)
 // Commands on stdin, one a line (the probe exits when stdin closes):
 //   send <hex> [<ifindex>|-] [4|6|-]          multicast
 //   unicast <hex> <address> <port> <ifindex>  unicast
@@ -18,7 +19,8 @@ using Microsoft.Extensions.Logging;
 // Output on stdout: {"event":"started"|"start-failed"|"received"|"interfaces"|"sent"|"log"|"held"|"stopped", ...}
 var output = new JsonLines();
 string? names = null;
-bool ipv4 = true, ipv6 = true, throwing = false, hold = false;
+bool ipv4 = true, ipv6 = true, throwing = false;
+string? hold = null;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -27,16 +29,28 @@ for (int i = 0; i < args.Length; i++)
         case "--no-ipv4": ipv4 = false; break;
         case "--no-ipv6": ipv6 = false; break;
         case "--throwing-handler": throwing = true; break;
-        case "--hold-port": hold = true; break;
+        case "--hold-port": hold = args[++i]; break;
         default: throw new ArgumentException($"Unknown argument {args[i]}.");
     }
 }
 
-if (hold)
+if (hold is not null)
 {
     using var v4 = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-    v4.Bind(new IPEndPoint(IPAddress.Any, MdnsSocketTransport.Port));
     using var v6 = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = false };
+    foreach (Socket socket in (Socket[])[v4, v6])
+    {
+        if (hold == "reuseaddr")
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        }
+        else if (hold == "reuseport")
+        {
+            socket.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT on Linux */, BitConverter.GetBytes(1));
+        }
+    }
+
+    v4.Bind(new IPEndPoint(IPAddress.Any, MdnsSocketTransport.Port));
     v6.Bind(new IPEndPoint(IPAddress.IPv6Any, MdnsSocketTransport.Port));
     output.Write(new { @event = "held" });
     while (await Console.In.ReadLineAsync() is not null)

@@ -211,6 +211,12 @@ internal sealed class MdnsSocketTransport : IMdnsTransport
                     : [.. socket.Joined];
             }
 
+            if (interfaceIndex is { } requested && targets.Length == 0)
+            {
+                // The interface went away (or never had this family); the next rescan tells the caller.
+                Log.MdnsSendFailed(_logger, socket.GroupEndPoint, requested, SocketError.AddressNotAvailable);
+            }
+
             foreach (int index in targets)
             {
                 await SendToGroupAsync(socket, packet, index, cancellationToken).ConfigureAwait(false);
@@ -419,8 +425,8 @@ internal sealed class MdnsSocketTransport : IMdnsTransport
     {
         bool ipv4 = socket.Family == AddressFamily.InterNetwork;
         var destination = ipv4
-            ? new IPEndPoint(IPAddress.Parse("224.0.0.251"), Port)
-            : new IPEndPoint(new IPAddress(IPAddress.Parse("ff02::fb").GetAddressBytes(), index), Port);
+            ? socket.GroupEndPoint
+            : new IPEndPoint(new IPAddress(socket.Group.GetAddressBytes(), index), Port);
         await socket.SendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -817,6 +823,8 @@ internal sealed class MdnsSocketTransport : IMdnsTransport
         public AddressFamily Family { get; } = family;
 
         public IPAddress Group { get; } = IPAddress.Parse(family == AddressFamily.InterNetwork ? "224.0.0.251" : "ff02::fb");
+
+        public IPEndPoint GroupEndPoint => new(Group, Port);
 
         /// <summary>Gets the indexes of the interfaces joined to the group (guarded by the transport's state lock).</summary>
         public HashSet<int> Joined { get; } = [];

@@ -154,13 +154,31 @@ public sealed class MdnsSocketTransportTests(ITestOutputHelper output)
     public async Task StartFailsClearlyWhenThePortIsHeldWithoutAddressReuse()
     {
         await using MdnsNamespaceLan lan = await MdnsNamespaceLan.CreateAsync("v");
-        await using MdnsProbe holder = await MdnsNamespaceLan.StartProbeAsync(lan.A, "--hold-port");
+        await using MdnsProbe holder = await MdnsNamespaceLan.StartProbeAsync(lan.A, "--hold-port", "exclusive");
         await using MdnsProbe a = await MdnsNamespaceLan.StartProbeAsync(lan.A, "--interfaces", "va");
 
         Assert.NotNull(a.StartError);
         Assert.Contains("5353", a.StartError, StringComparison.Ordinal);
         Assert.Contains("without address reuse", a.StartError, StringComparison.Ordinal);
         Assert.Contains(a.Logs, l => l.Level == "Error" && l.Id == 151);
+    }
+
+    [NetworkNamespaceFact]
+    public async Task StartsBesideAProgramThatSetsOnlyOneOfTheReuseOptions()
+    {
+        // avahi-daemon, Bonjour and browsers hold 5353 with SO_REUSEADDR, SO_REUSEPORT or both; we set both.
+        await using MdnsNamespaceLan lan = await MdnsNamespaceLan.CreateAsync("v");
+        await using MdnsProbe reuseAddress = await MdnsNamespaceLan.StartProbeAsync(lan.A, "--hold-port", "reuseaddr");
+        await using MdnsProbe reusePort = await MdnsNamespaceLan.StartProbeAsync(lan.B, "--hold-port", "reuseport");
+        await using MdnsProbe a = await MdnsNamespaceLan.StartProbeAsync(lan.A, "--interfaces", "va");
+        await using MdnsProbe b = await MdnsNamespaceLan.StartProbeAsync(lan.B, "--interfaces", "vb");
+        Assert.Null(a.StartError);
+        Assert.Null(b.StartError);
+
+        await a.SendAsync(Ping);
+        await b.WaitForPacketAsync(Ping, 4);
+        a.AssertNoErrors();
+        b.AssertNoErrors();
     }
 
     [NetworkNamespaceFact]
