@@ -215,9 +215,23 @@ public sealed partial class MdnsDiscovery : ITcpPeerDiscovery, IAsyncDisposable
 
     private static MdnsPeer ToPeer(MdnsService service, TcpDiscoveryContext context)
     {
-        NodeId? id = NodeId.TryParse(StripConflictSuffix(service.Instance.GetLabel(0)), out NodeId parsed) ? parsed : null;
+        NodeId? id = NodeId.TryParse(StripConflictSuffix(service.Instance.GetLabel(0)), out NodeId parsed) ? Standard(parsed) : null;
         bool compatible = id is not null && service.Security == (context.IsTls ? "tls" : "none");
         return new MdnsPeer(id, service.Instance.ToString(), service.Port, [.. service.Addresses.Select(a => a.Address)], service.Security, compatible);
+    }
+
+    // The string form drops leading zero bytes: restore them, or an id starting with 0x00 would compare (and
+    // decide who dials) differently on the two sides.
+    private static NodeId Standard(NodeId id)
+    {
+        if (id.Length >= NodeId.StandardLength)
+        {
+            return id;
+        }
+
+        Span<byte> bytes = stackalloc byte[NodeId.StandardLength];
+        id.CopyTo(bytes[(NodeId.StandardLength - id.Length)..]);
+        return new NodeId(bytes);
     }
 
     // A responder that lost its name publishes "<id> (2)" (RFC 6763 §D); the id is still the node's.

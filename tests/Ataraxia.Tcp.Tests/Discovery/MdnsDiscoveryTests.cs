@@ -24,7 +24,8 @@ public sealed class MdnsDiscoveryTests : IAsyncLifetime
         ResolveRetryInterval = TimeSpan.FromMilliseconds(200),
     };
 
-    // One announcement only, so a test's own query is not confused with announcements.
+    // One announcement only, so a test's own query is not confused with announcements (these nodes do not
+    // browse either, so no answers to their own queries turn up).
     private static readonly MdnsTimings Quiet = Fast with { AnnounceDelays = [TimeSpan.Zero], QueryInitialInterval = TimeSpan.FromMinutes(10) };
 
     private static readonly DnsName ServiceType = DnsName.Parse("_example-net._tcp.local");
@@ -65,6 +66,28 @@ public sealed class MdnsDiscoveryTests : IAsyncLifetime
         Assert.Equal(4001, seenByB.Port);
         Assert.Equal([IPAddress.Parse("10.0.0.1"), IPAddress.Parse("fe80::1%1")], seenByB.Addresses);
         await a.Found.Task.DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task An_id_with_leading_zero_bytes_keeps_its_order_through_the_instance_name()
+    {
+        // The string form drops leading zero bytes; read back as a 14-byte id it would sort after 0x01….
+        byte[] lowBytes = new byte[16];
+        lowBytes[2] = 0xFF;
+        lowBytes[15] = 1;
+        byte[] highBytes = new byte[16];
+        highBytes[0] = 1;
+        NodeId low = new(lowBytes);
+        NodeId high = new(highBytes);
+        TestNode a = await StartAsync(low, 1);
+        TestNode b = await StartAsync(high, 2);
+
+        await TaskTimeoutExtensions.WaitUntilAsync(() => a.Discovery.Peers.Count == 1 && b.Discovery.Peers.Count == 1 && !a.Added.IsEmpty);
+        await TaskTimeoutExtensions.ExpectNothingAsync();
+
+        Assert.Empty(b.Added);
+        Assert.Equal(low, Assert.Single(b.Discovery.Peers).NodeId);
+        Assert.Equal(high, Assert.Single(a.Discovery.Peers).NodeId);
     }
 
     [Fact]
@@ -117,7 +140,7 @@ public sealed class MdnsDiscoveryTests : IAsyncLifetime
     [Fact]
     public async Task A_query_that_lists_our_ptr_with_its_full_ttl_gets_no_answer()
     {
-        TestNode b = await StartAsync(NodeId.NewId(), 2, timings: Quiet);
+        TestNode b = await StartAsync(NodeId.NewId(), 2, options: Options(Quiet) with { Browse = false });
         FabricTransport prober = await ProberAsync();
         await prober.WaitForAsync(p => p.Message!.IsResponse && p.Message.Answers.Any(r => r.Type == DnsRecordType.Ptr));
         DnsRecord ptr = new() { Name = ServiceType, Ttl = 4500, Data = new DnsPtrData(ServiceType.Prepend(b.Id.ToString())) };
@@ -141,7 +164,7 @@ public sealed class MdnsDiscoveryTests : IAsyncLifetime
     [Fact]
     public async Task A_question_with_the_unicast_response_bit_is_answered_by_unicast()
     {
-        TestNode b = await StartAsync(NodeId.NewId(), 2, timings: Quiet);
+        TestNode b = await StartAsync(NodeId.NewId(), 2, options: Options(Quiet) with { Browse = false });
         FabricTransport prober = await ProberAsync();
         await prober.WaitForAsync(p => p.Message!.IsResponse);
         prober.Clear();
@@ -157,7 +180,7 @@ public sealed class MdnsDiscoveryTests : IAsyncLifetime
     [Fact]
     public async Task A_legacy_query_is_answered_by_unicast_with_its_id_its_questions_and_short_ttls()
     {
-        TestNode b = await StartAsync(NodeId.NewId(), 2, timings: Quiet);
+        TestNode b = await StartAsync(NodeId.NewId(), 2, options: Options(Quiet) with { Browse = false });
         FabricTransport legacy = await ProberAsync(port: 40000);
         var question = new DnsQuestion { Name = ServiceType.Prepend(b.Id.ToString()), Type = DnsRecordType.Srv };
         await TaskTimeoutExtensions.WaitUntilAsync(() => b.Discovery.InstanceName is not null);
@@ -224,7 +247,7 @@ public sealed class MdnsDiscoveryTests : IAsyncLifetime
     [Fact]
     public async Task The_service_type_meta_query_is_answered_with_the_service_type()
     {
-        await StartAsync(NodeId.NewId(), 2, timings: Quiet);
+        await StartAsync(NodeId.NewId(), 2, options: Options(Quiet) with { Browse = false });
         FabricTransport prober = await ProberAsync();
         await prober.WaitForAsync(p => p.Message!.IsResponse);
         prober.Clear();
@@ -234,6 +257,7 @@ public sealed class MdnsDiscoveryTests : IAsyncLifetime
 
         FabricPacket answer = await prober.WaitForAsync(p => p.Message!.IsResponse);
         DnsRecord record = Assert.Single(answer.Message!.Answers);
+        Assert.Empty(answer.Message.Additionals);
         Assert.Equal(services, record.Name);
         Assert.Equal(ServiceType, ((DnsPtrData)record.Data).Target);
     }
