@@ -137,11 +137,21 @@ public interface ITcpPeerDiscovery
 /// <summary>What a <see cref="TcpTransport"/> offers its <see cref="ITcpPeerDiscovery"/>.</summary>
 public sealed class TcpDiscoveryContext
 {
-    private readonly TcpTransport _transport;
+    private readonly Func<int> _port;
+    private readonly Action<DnsEndPoint> _addPeer;
+    private readonly Action<DnsEndPoint> _removePeer;
 
     internal TcpDiscoveryContext(TcpTransport transport, NodeId localId, string networkName, bool isTls, ILoggerFactory loggerFactory)
+        : this(localId, networkName, isTls, loggerFactory, () => transport.Port, transport.AddPeer, endPoint => transport.RemovePeer(endPoint))
     {
-        _transport = transport;
+    }
+
+    // Also used by discovery tests, which have no transport.
+    internal TcpDiscoveryContext(NodeId localId, string networkName, bool isTls, ILoggerFactory loggerFactory, Func<int> port, Action<DnsEndPoint> addPeer, Action<DnsEndPoint> removePeer)
+    {
+        _port = port;
+        _addPeer = addPeer;
+        _removePeer = removePeer;
         LoggerFactory = loggerFactory;
         LocalId = localId;
         NetworkName = networkName;
@@ -161,13 +171,13 @@ public sealed class TcpDiscoveryContext
     public bool IsTls { get; }
 
     /// <summary>Gets the port the transport listens on, or 0 if it does not.</summary>
-    public int Port => _transport.Port;
+    public int Port => _port();
 
     /// <summary>Starts connecting to a discovered peer (no-op if already known).</summary>
     /// <param name="endPoint">The peer.</param>
-    public void AddPeer(DnsEndPoint endPoint) => _transport.AddPeer(endPoint);
+    public void AddPeer(DnsEndPoint endPoint) => _addPeer(endPoint);
 
     /// <summary>Stops connecting to a peer that went away.</summary>
     /// <param name="endPoint">The peer.</param>
-    public void RemovePeer(DnsEndPoint endPoint) => _transport.RemovePeer(endPoint);
+    public void RemovePeer(DnsEndPoint endPoint) => _removePeer(endPoint);
 }

@@ -2,7 +2,7 @@ using System.Net.NetworkInformation;
 
 namespace Ataraxia.Tcp.Discovery;
 
-/// <summary>Settings of mDNS/DNS-SD discovery for the TCP transport.</summary>
+/// <summary>Settings of <see cref="MdnsDiscovery"/>, mDNS/DNS-SD discovery for the TCP transport.</summary>
 public sealed record MdnsDiscoveryOptions
 {
     /// <summary>Gets a filter choosing the network interfaces to publish and browse on.</summary>
@@ -39,4 +39,29 @@ public sealed record MdnsDiscoveryOptions
     /// <summary>Gets a value indicating whether to browse for, and dial, other nodes.</summary>
     /// <remarks>Defaults to <see langword="true"/>.</remarks>
     public bool Browse { get; init; } = true;
+
+    /// <summary>Gets the clock for probing, announcing, querying and record expiry.</summary>
+    /// <remarks>Defaults to <see cref="TimeProvider.System"/>.</remarks>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Gets the protocol delays (tests shorten them).</summary>
+    internal MdnsTimings Timings { get; init; } = MdnsTimings.Default;
+
+    internal void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        ArgumentOutOfRangeException.ThrowIfLessThan(HostRecordTtl, TimeSpan.FromSeconds(1), nameof(HostRecordTtl));
+        ArgumentOutOfRangeException.ThrowIfLessThan(OtherRecordTtl, TimeSpan.FromSeconds(1), nameof(OtherRecordTtl));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(HostRecordTtl, TimeSpan.FromSeconds(int.MaxValue), nameof(HostRecordTtl));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(OtherRecordTtl, TimeSpan.FromSeconds(int.MaxValue), nameof(OtherRecordTtl));
+        if (!UseIPv4 && !UseIPv6)
+        {
+            throw new ArgumentException("Use IPv4, IPv6 or both.", nameof(UseIPv4));
+        }
+
+        if (HostName is not null && (HostName.Length == 0 || HostName.Contains('.', StringComparison.Ordinal) || System.Text.Encoding.UTF8.GetByteCount(HostName) > 63))
+        {
+            throw new ArgumentException("The host name must be one DNS label (1 to 63 bytes, no dots, without .local).", nameof(HostName));
+        }
+    }
 }

@@ -85,4 +85,46 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 166, Level = LogLevel.Debug, Message = "mDNS {Family} receive loop did not stop within {Timeout}.")]
     public static partial void MdnsStopTimedOut(ILogger logger, string family, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Information, Message = "mDNS discovery started for {ServiceType}: publishing {Instance}, browsing {Browsing}.")]
+    public static partial void MdnsStarted(ILogger logger, string serviceType, string instance, bool browsing);
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Debug, Message = "Ignored a malformed mDNS packet from {Source}: {Error}")]
+    public static partial void MdnsMalformed(ILogger logger, IPEndPoint source, string error);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "Another responder claims the mDNS name {Name}; probing again as {NewName}.")]
+    public static partial void MdnsConflict(ILogger logger, string name, string newName);
+
+    [LoggerMessage(EventId = 113, Level = LogLevel.Debug, Message = "mDNS simultaneous probe for {Name} lost the tie-break; probing again in a second.")]
+    public static partial void MdnsProbeTieLost(ILogger logger, Ataraxia.Tcp.Discovery.Dns.DnsName name);
+
+    [LoggerMessage(EventId = 114, Level = LogLevel.Debug, Message = "mDNS name {Name} probed; announcing.")]
+    public static partial void MdnsAnnouncing(ILogger logger, Ataraxia.Tcp.Discovery.Dns.DnsName name);
+
+    [LoggerMessage(EventId = 115, Level = LogLevel.Debug, Message = "Found peer {Instance} on port {Port} at {Addresses} (security {Security}).")]
+    public static partial void MdnsPeerFound(ILogger logger, string instance, int port, string addresses, string security);
+
+    [LoggerMessage(EventId = 116, Level = LogLevel.Information, Message = "Found peer {Instance} via mDNS, but it does not speak this transport's security ({Security}; this transport speaks {Local}): not connecting to it.")]
+    public static partial void MdnsPeerIncompatible(ILogger logger, string instance, string security, string local);
+
+    [LoggerMessage(EventId = 117, Level = LogLevel.Debug, Message = "Lost peer {Instance}.")]
+    public static partial void MdnsPeerLost(ILogger logger, string instance);
+
+    [LoggerMessage(EventId = 118, Level = LogLevel.Debug, Message = "Connecting to discovered node {Node} at {EndPoint}.")]
+    public static partial void MdnsDialing(ILogger logger, NodeId node, DnsEndPoint endPoint);
+
+    [LoggerMessage(EventId = 119, Level = LogLevel.Warning, Message = "An mDNS discovery event handler failed.")]
+    public static partial void MdnsHandlerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 120, Level = LogLevel.Warning, Message = "mDNS discovery failed to handle {What}; continuing.")]
+    public static partial void MdnsStepFailed(ILogger logger, string what, Exception exception);
+
+    [LoggerMessage(EventId = 121, Level = LogLevel.Debug, Message = "Dropped an mDNS packet from {Source}: the receive queue is full.")]
+    public static partial void MdnsQueueFull(ILogger logger, IPEndPoint source);
+
+    [LoggerMessage(EventId = 122, Level = LogLevel.Debug, Message = "Sending mDNS goodbye for {Name}.")]
+    public static partial void MdnsGoodbye(ILogger logger, Ataraxia.Tcp.Discovery.Dns.DnsName name);
+
+    [LoggerMessage(EventId = 123, Level = LogLevel.Debug, Message = "mDNS peer {Instance} has an instance name that is no node id; listing it without connecting.")]
+    public static partial void MdnsPeerNotNode(ILogger logger, string instance);
 }
