@@ -10,7 +10,8 @@ namespace Ataraxia.Testing;
 /// <param name="IsError">Whether it came from stderr.</param>
 /// <param name="Text">The line, without its end.</param>
 /// <param name="AtMilliseconds">When it arrived, in milliseconds since the process started.</param>
-public readonly record struct ProcessLine(bool IsError, string Text, long AtMilliseconds);
+/// <param name="Index">Its position among all lines of the process (stdout and stderr together), from 0.</param>
+public readonly record struct ProcessLine(bool IsError, string Text, long AtMilliseconds, int Index = -1);
 
 /// <summary>
 /// A long-running child process (a daemon, a node) whose stdout and stderr lines are all kept, so a test can await
@@ -59,6 +60,18 @@ public sealed class LineProcess : IAsyncDisposable
 
     /// <summary>Gets how long ago the process started, on the clock of <see cref="ProcessLine.AtMilliseconds"/>.</summary>
     public long ElapsedMilliseconds => _clock.ElapsedMilliseconds;
+
+    /// <summary>Gets the number of lines received so far: the <see cref="ProcessLine.Index"/> the next one gets (a mark for "only lines after this").</summary>
+    public int LineCount
+    {
+        get
+        {
+            lock (_lines)
+            {
+                return _lines.Count;
+            }
+        }
+    }
 
     /// <summary>Gets a snapshot of every line received so far.</summary>
     public IReadOnlyList<ProcessLine> Lines
@@ -278,12 +291,14 @@ public sealed class LineProcess : IAsyncDisposable
         await foreach (ProcessLine l in _incoming.Reader.ReadAllAsync())
         {
             List<Waiter> matched = [];
+            ProcessLine numbered;
             lock (_lines)
             {
-                _lines.Add(l);
+                numbered = l with { Index = _lines.Count };
+                _lines.Add(numbered);
                 foreach (Waiter waiter in _waiters)
                 {
-                    if (waiter.Predicate(l))
+                    if (waiter.Predicate(numbered))
                     {
                         matched.Add(waiter);
                     }
@@ -294,7 +309,7 @@ public sealed class LineProcess : IAsyncDisposable
 
             foreach (Waiter waiter in matched)
             {
-                waiter.Completion.TrySetResult(l);
+                waiter.Completion.TrySetResult(numbered);
             }
         }
 

@@ -40,7 +40,8 @@ public sealed partial class NetworkNamespaces : IAsyncDisposable
 
     private const string BridgeName = "br0";
     private const string NetnsDirectory = "/run/netns";
-    private const string OwnerDirectory = "/run/ataraxia-netns";
+    /// <summary>The folder of the owner files: one per instance, named by its <see cref="Id"/>, holding "pid starttime" of the test process.</summary>
+    public const string OwnerDirectory = "/run/ataraxia-netns";
 
     // Namespaces of an owner file-less instance are only taken for stale once this old: the owner file is written
     // before the first namespace, so a younger one may belong to a run that is starting right now.
