@@ -158,10 +158,15 @@ public sealed partial class NetworkNamespaces : IAsyncDisposable
         }
     }
 
+    /// <summary>Finds a program on PATH, or in /usr/sbin or /sbin (where ip and daemons live, often off a user's PATH).</summary>
+    public static string? FindProgram(string name) =>
+        ExternalProgram.FindOnPath(name)
+        ?? new[] { "/usr/sbin", "/sbin" }.Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+
     /// <summary>Runs <c>ip</c> with the given arguments and returns its output; throws when it fails.</summary>
     public static async Task<string> IpAsync(params string[] arguments)
     {
-        string ip = ExternalProgram.FindOnPath("ip") ?? throw new InvalidOperationException("ip (iproute2) is not on PATH.");
+        string ip = FindProgram("ip") ?? throw new InvalidOperationException("ip (iproute2) is not on PATH.");
         (int exitCode, string output) = await ExternalProgram.RunAsync(ip, arguments, "/", CommandTimeout);
         if (exitCode != 0)
         {
@@ -250,7 +255,7 @@ public sealed partial class NetworkNamespaces : IAsyncDisposable
             "echo 0 > /proc/sys/net/ipv6/conf/$k/disable_ipv6 && echo 0 > /proc/sys/net/ipv6/conf/$k/accept_dad || exit 1; done";
         string output;
         int exitCode;
-        string ip = ExternalProgram.FindOnPath("ip")!;
+        string ip = FindProgram("ip")!;
         (exitCode, output) = await ExternalProgram.RunAsync(ip, ["netns", "exec", name, "sh", "-c", Script], "/", CommandTimeout);
         return exitCode switch
         {
@@ -284,7 +289,7 @@ public sealed partial class NetworkNamespaces : IAsyncDisposable
 
     private static async Task DeleteNamespaceAsync(string name)
     {
-        string? ip = ExternalProgram.FindOnPath("ip");
+        string? ip = FindProgram("ip");
         if (ip is null)
         {
             return;
@@ -360,7 +365,7 @@ public sealed partial class NetworkNamespaces : IAsyncDisposable
             return $"Multi-host tests create network namespaces, which needs root; this runs as {Environment.UserName} (uid {uid}).";
         }
 
-        string? ip = ExternalProgram.FindOnPath("ip");
+        string? ip = FindProgram("ip");
         if (ip is null)
         {
             return "Multi-host tests need ip (Debian package iproute2), which is not on PATH.";
@@ -424,7 +429,7 @@ public sealed partial class NetworkNamespaces : IAsyncDisposable
 #pragma warning restore VSTHRD002
     }
 
-    [GeneratedRegex(@"^atx-(?<id>[0-9a-f]{8})-(sw|[0-9]+)$")]
+    [GeneratedRegex(@"^(?<id>atx-[0-9a-f]{8})-(sw|[0-9]+)$")]
     private static partial Regex NamespaceName();
 
     [GeneratedRegex(@"inet6 (?<address>fe80::[0-9a-f:]+)/64")]
@@ -483,7 +488,7 @@ public sealed class NamespaceHost
     /// <summary>Gets the namespace and address, for messages.</summary>
     public override string ToString() => $"{Namespace} ({Address})";
 
-    private static string Ip => ExternalProgram.FindOnPath("ip") ?? throw new InvalidOperationException("ip (iproute2) is not on PATH.");
+    private static string Ip => NetworkNamespaces.FindProgram("ip") ?? throw new InvalidOperationException("ip (iproute2) is not on PATH.");
 }
 
 /// <summary>A fact that needs network namespaces (Linux, root, iproute2): skipped with the reason elsewhere, run (and able to fail) here.</summary>
