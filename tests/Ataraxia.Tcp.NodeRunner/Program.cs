@@ -22,6 +22,7 @@ namespace Ataraxia.Tcp.NodeRunner;
 /// --peer HOST:PORT         a peer to keep connected to, repeatable ([v6]:port for IPv6)
 /// --plaintext              no TLS
 /// --mdns-interface IF      discover peers by mDNS on interface IF (not wired yet: prints a notice)
+/// --mdns-host-name NAME    host name for mDNS (namespaces share the machine's host name, so give each node one)
 /// --ping-interval MS       PeerSessionOptions.PingInterval
 /// --ping-check-interval MS PeerSessionOptions.PingCheckInterval
 /// --ping-timeout MS        PeerSessionOptions.PingTimeout
@@ -74,12 +75,12 @@ internal static class Program
         ITcpPeerDiscovery? discovery = null;
         if (options.MdnsInterface is { } mdnsInterface)
         {
-            // mDNS: new MdnsDiscovery(new MdnsDiscoveryOptions { InterfaceFilter = nic => nic.Name == mdnsInterface })
+            // mDNS: new MdnsDiscovery(new MdnsDiscoveryOptions { InterfaceFilter = nic => nic.Name == mdnsInterface, HostName = options.MdnsHostName })
             // Until then the node finds only its --peer peers.
             Output.Write(new JsonObject
             {
                 ["event"] = "notice",
-                ["text"] = $"mDNS discovery is not wired into the node runner yet; --mdns-interface {mdnsInterface} is ignored.",
+                ["text"] = $"mDNS discovery is not wired into the node runner yet; --mdns-interface {mdnsInterface} (host name {options.MdnsHostName ?? "default"}) is ignored.",
             });
         }
 
@@ -223,6 +224,8 @@ internal sealed record RunnerOptions
 
     public string? MdnsInterface { get; private init; }
 
+    public string? MdnsHostName { get; private init; }
+
     public TimeSpan? PingInterval { get; private init; }
 
     public TimeSpan? PingCheckInterval { get; private init; }
@@ -257,6 +260,7 @@ internal sealed record RunnerOptions
                 "--secret" => options with { Secret = value },
                 "--port" => options with { Port = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--mdns-interface" => options with { MdnsInterface = value },
+                "--mdns-host-name" => options with { MdnsHostName = value },
                 "--ping-interval" => options with { PingInterval = Milliseconds(value) },
                 "--ping-check-interval" => options with { PingCheckInterval = Milliseconds(value) },
                 "--ping-timeout" => options with { PingTimeout = Milliseconds(value) },
