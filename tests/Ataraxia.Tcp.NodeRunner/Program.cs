@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Ataraxia.Authentication;
 using Ataraxia.Cbor;
 using Ataraxia.Protocol;
+using Ataraxia.Tcp.Discovery;
 using Microsoft.Extensions.Logging;
 
 namespace Ataraxia.Tcp.NodeRunner;
@@ -21,7 +22,8 @@ namespace Ataraxia.Tcp.NodeRunner;
 /// --port N                 port to listen on (default 0: the system picks)
 /// --peer HOST:PORT         a peer to keep connected to, repeatable ([v6]:port for IPv6)
 /// --plaintext              no TLS
-/// --mdns-interface IF      discover peers by mDNS on interface IF (not wired yet: prints a notice)
+/// --mdns-interface IF      discover peers by mDNS (MdnsDiscovery) on interface IF only; reports mdns-found and
+///                          mdns-lost events (instance, id, port, addresses, security, compatible)
 /// --mdns-host-name NAME    host name for mDNS (namespaces share the machine's host name, so give each node one)
 /// --ping-interval MS       PeerSessionOptions.PingInterval
 /// --ping-check-interval MS PeerSessionOptions.PingCheckInterval
@@ -69,18 +71,28 @@ internal static class Program
         }
     }
 
+    private static JsonObject Describe(string name, MdnsPeer peer) => new()
+    {
+        ["event"] = name,
+        ["instance"] = peer.InstanceName,
+        ["id"] = peer.NodeId?.ToString(),
+        ["port"] = peer.Port,
+        ["addresses"] = new JsonArray([.. peer.Addresses.Select(a => JsonValue.Create(a.ToString()))]),
+        ["security"] = peer.Security,
+        ["compatible"] = peer.IsCompatible,
+    };
+
     private static async Task<int> RunAsync(RunnerOptions options)
     {
         using var loggerFactory = new JsonLoggerFactory(LogLevel.Warning);
         ITcpPeerDiscovery? discovery = null;
         if (options.MdnsInterface is { } mdnsInterface)
         {
-            // mDNS: new MdnsDiscovery(new MdnsDiscoveryOptions { InterfaceFilter = nic => nic.Name == mdnsInterface, HostName = options.MdnsHostName })
-            // Until then the node finds only its --peer peers.
-            Output.Write(new JsonObject
+            // Only the namespace's own interface: tests never announce on the host's real interfaces.
+            discovery = new MdnsDiscovery(new MdnsDiscoveryOptions
             {
-                ["event"] = "notice",
-                ["text"] = $"mDNS discovery is not wired into the node runner yet; --mdns-interface {mdnsInterface} (host name {options.MdnsHostName ?? "default"}) is ignored.",
+                InterfaceFilter = nic => nic.Name == mdnsInterface,
+                HostName = options.MdnsHostName,
             });
         }
 
@@ -109,6 +121,12 @@ internal static class Program
             Session = session,
             LoggerFactory = loggerFactory,
         });
+        if (discovery is MdnsDiscovery mdns)
+        {
+            mdns.PeerFound += (_, e) => Output.Write(Describe("mdns-found", e.Peer));
+            mdns.PeerLost += (_, e) => Output.Write(Describe("mdns-lost", e.Peer));
+        }
+
         network.NodeAvailable += (_, e) => Output.Write(new JsonObject { ["event"] = "available", ["id"] = e.Node.Id.ToString() });
         network.NodeUnavailable += (_, e) => Output.Write(new JsonObject { ["event"] = "unavailable", ["id"] = e.Node.Id.ToString() });
 

@@ -41,4 +41,43 @@ public sealed class AvahiTests
             Assert.Equal(linkLocal, await browser.ResolveHostAsync($"{publisher.HostName}.local", ipv6: true));
         }
     }
+
+    [AvahiFact]
+    public async Task Avahi_finds_the_service_our_node_publishes_with_its_srv_and_txt()
+    {
+        await using NetworkNamespaces lan = await NetworkNamespaces.CreateAsync(2);
+        NamespaceHost ours = lan.Hosts[0];
+        await using NodeProcess node = await NodeProcess.StartAsync(ours, "A", "--mdns-interface", ours.Interface, "--mdns-host-name", ours.Namespace);
+        await using AvahiDaemon avahi = await AvahiDaemon.StartAsync(lan.Hosts[1]);
+        LineProcess browse = avahi.Browse($"_{NodeProcess.NetworkName}._tcp");
+
+        AvahiService service = await AvahiDaemon.WaitForServiceAsync(browse, s => s.Port == node.Port);
+        Assert.Equal(node.Id, service.Name);
+        Assert.Equal(($"_{NodeProcess.NetworkName}._tcp", "local", $"{ours.Namespace}.local"), (service.Type, service.Domain, service.HostName));
+        IPAddress[] addresses = [ours.Address, .. ours.LinkLocalAddress is { } ll ? [ll] : Array.Empty<IPAddress>()];
+        Assert.Contains(service.Address, addresses);
+        Assert.Equal(["security=tls", "v=1"], service.Txt.Order(StringComparer.Ordinal));
+        node.AssertNoErrors();
+    }
+
+    [AvahiFact]
+    public async Task Our_browser_finds_a_service_avahi_publishes_and_reads_its_txt()
+    {
+        await using NetworkNamespaces lan = await NetworkNamespaces.CreateAsync(2);
+        NamespaceHost ours = lan.Hosts[0];
+        await using NodeProcess node = await NodeProcess.StartAsync(ours, "A", "--mdns-interface", ours.Interface, "--mdns-host-name", ours.Namespace);
+        await using AvahiDaemon avahi = await AvahiDaemon.StartAsync(lan.Hosts[1]);
+
+        // Not a node id, so it is listed but never dialled; a plaintext peer would not be dialled by a TLS node either.
+        await avahi.PublishAsync("avahi-peer", $"_{NodeProcess.NetworkName}._tcp", 4242, "security=none", "v=1");
+
+        var found = await node.WaitForEventAsync(e => NodeProcess.Is(e, "mdns-found") && (string?)e["instance"] == $"avahi-peer._{NodeProcess.NetworkName}._tcp.local");
+        Assert.Equal(4242, (int)found["port"]!);
+        Assert.Equal("none", (string?)found["security"]);
+        Assert.False((bool)found["compatible"]!);
+        Assert.Null((string?)found["id"]);
+        string[] addresses = [.. found["addresses"]!.AsArray().Select(a => (string)a!)];
+        Assert.Contains(addresses, a => IPAddress.Parse(a.Split('%')[0]).Equals(lan.Hosts[1].Address) || IPAddress.Parse(a.Split('%')[0]).IsIPv6LinkLocal);
+        node.AssertNoErrors();
+    }
 }
