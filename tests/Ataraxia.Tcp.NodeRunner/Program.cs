@@ -24,6 +24,7 @@ namespace Ataraxia.Tcp.NodeRunner;
 /// --plaintext              no TLS
 /// --mdns-interface IF      discover peers by mDNS (MdnsDiscovery) on interface IF only; reports mdns-found and
 ///                          mdns-lost events (instance, id, port, addresses, security, compatible)
+/// --mdns-ttl SECONDS      TTL of every published mDNS record (default 120 s for host records, 75 min for others)
 /// --mdns-host-name NAME    host name for mDNS (namespaces share the machine's host name, so give each node one)
 /// --ping-interval MS       PeerSessionOptions.PingInterval
 /// --ping-check-interval MS PeerSessionOptions.PingCheckInterval
@@ -93,6 +94,8 @@ internal static class Program
             {
                 InterfaceFilter = nic => nic.Name == mdnsInterface,
                 HostName = options.MdnsHostName,
+                HostRecordTtl = options.MdnsTtl ?? TimeSpan.FromSeconds(120),
+                OtherRecordTtl = options.MdnsTtl ?? TimeSpan.FromMinutes(75),
             });
         }
 
@@ -244,6 +247,8 @@ internal sealed record RunnerOptions
 
     public string? MdnsHostName { get; private init; }
 
+    public TimeSpan? MdnsTtl { get; private init; }
+
     public TimeSpan? PingInterval { get; private init; }
 
     public TimeSpan? PingCheckInterval { get; private init; }
@@ -279,6 +284,7 @@ internal sealed record RunnerOptions
                 "--port" => options with { Port = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--mdns-interface" => options with { MdnsInterface = value },
                 "--mdns-host-name" => options with { MdnsHostName = value },
+                "--mdns-ttl" => options with { MdnsTtl = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
                 "--ping-interval" => options with { PingInterval = Milliseconds(value) },
                 "--ping-check-interval" => options with { PingCheckInterval = Milliseconds(value) },
                 "--ping-timeout" => options with { PingTimeout = Milliseconds(value) },

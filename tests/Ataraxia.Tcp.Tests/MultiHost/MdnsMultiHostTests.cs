@@ -35,12 +35,18 @@ public sealed class MdnsMultiHostTests
     }
 
     [NamespaceFact]
-    public async Task A_killed_node_is_unavailable_at_the_others()
+    public async Task A_killed_node_is_unavailable_at_the_others_and_its_records_expire()
     {
-        await using Mesh mesh = await Mesh.StartAsync();
+        // Short TTLs, so that records of a node that sent no goodbye expire within the test.
+        await using Mesh mesh = await Mesh.StartAsync("--mdns-ttl", "3");
         int mark = mesh.A.Mark;
         await mesh.B.KillAsync();
+
+        // The connection ends with the process; the discovery forgets B only when its records expire (no goodbye).
         await mesh.A.WaitForUnavailableAsync(mesh.B, mark, Promptly);
+        var clock = Stopwatch.StartNew();
+        await mesh.A.WaitForEventAsync(e => NodeProcess.Is(e, "mdns-lost") && (string?)e["id"] == mesh.B.Id, mark, TimeSpan.FromSeconds(15));
+        Assert.True(clock.Elapsed > TimeSpan.FromSeconds(0.5), "B's records went away before their TTL could expire, so something sent a goodbye.");
         mesh.A.AssertNoErrors();
     }
 
