@@ -15,7 +15,7 @@ public sealed class MdnsMultiHostTests
     [NamespaceFact]
     public async Task Nodes_find_each_other_by_mdns_and_exchange_messages_over_tls()
     {
-        await using Mesh mesh = await Mesh.StartAsync();
+        await using NodeTrio mesh = await StartMeshAsync();
         await mesh.A.SendAsync(mesh.C, "greeting", "hello from A");
         Assert.Equal("hello from A", (string?)(await mesh.C.WaitForMessageAsync(mesh.A, "greeting"))["text"]);
         Assert.Equal([mesh.B.Id, mesh.C.Id], await mesh.A.NodesAsync());
@@ -25,7 +25,7 @@ public sealed class MdnsMultiHostTests
     [NamespaceFact]
     public async Task A_node_that_leaves_is_unavailable_at_the_others_promptly()
     {
-        await using Mesh mesh = await Mesh.StartAsync();
+        await using NodeTrio mesh = await StartMeshAsync();
         int mark = mesh.A.Mark;
         var clock = Stopwatch.StartNew();
         await mesh.B.LeaveAsync();
@@ -38,7 +38,7 @@ public sealed class MdnsMultiHostTests
     public async Task A_killed_node_is_unavailable_at_the_others_and_its_records_expire()
     {
         // Short TTLs, so that records of a node that sent no goodbye expire within the test.
-        await using Mesh mesh = await Mesh.StartAsync("--mdns-ttl", "3");
+        await using NodeTrio mesh = await StartMeshAsync("--mdns-ttl", "3");
         int mark = mesh.A.Mark;
         await mesh.B.KillAsync();
 
@@ -53,73 +53,18 @@ public sealed class MdnsMultiHostTests
     [NamespaceFact]
     public async Task A_node_cut_off_the_network_is_unavailable_after_the_ping_timeout()
     {
-        await using Mesh mesh = await Mesh.StartAsync("--ping-interval", "300", "--ping-check-interval", "100", "--ping-timeout", "2000");
+        await using NodeTrio mesh = await StartMeshAsync("--ping-interval", "300", "--ping-check-interval", "100", "--ping-timeout", "2000");
         int mark = mesh.A.Mark;
         await mesh.B.Host.CutLinkAsync();
         await mesh.A.WaitForUnavailableAsync(mesh.B, mark, TimeSpan.FromSeconds(10));
         mesh.A.AssertNoErrors();
     }
 
-    /// <summary>A, B and C, each discovering the others by mDNS on its own eth0 only.</summary>
-    private sealed class Mesh : IAsyncDisposable
+    /// <summary>A, B and C, each discovering the others by mDNS on its own eth0 only (no manual peers).</summary>
+    private static Task<NodeTrio> StartMeshAsync(params string[] arguments) => NodeTrio.StartAsync(hosts =>
     {
-        private readonly NetworkNamespaces _lan;
-        private readonly List<NodeProcess> _nodes = [];
-
-        private Mesh(NetworkNamespaces lan) => _lan = lan;
-
-        public NodeProcess A => _nodes[0];
-
-        public NodeProcess B => _nodes[1];
-
-        public NodeProcess C => _nodes[2];
-
-        public static async Task<Mesh> StartAsync(params string[] arguments)
-        {
-            var mesh = new Mesh(await NetworkNamespaces.CreateAsync(3));
-            try
-            {
-                string[] names = ["A", "B", "C"];
-                mesh._nodes.AddRange(await Task.WhenAll(mesh._lan.Hosts.Select((host, i) => NodeProcess.StartAsync(
-                    host, names[i], ["--mdns-interface", host.Interface, "--mdns-host-name", host.Namespace, .. arguments]))));
-                foreach (NodeProcess node in mesh._nodes)
-                {
-                    foreach (NodeProcess other in mesh._nodes.Where(o => o != node))
-                    {
-                        await node.WaitForAvailableAsync(other);
-                    }
-                }
-
-                return mesh;
-            }
-            catch
-            {
-                await mesh.DisposeAsync();
-                throw;
-            }
-        }
-
-        public void AssertNoErrors()
-        {
-            foreach (NodeProcess node in _nodes)
-            {
-                node.AssertNoErrors();
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                foreach (NodeProcess node in _nodes)
-                {
-                    await node.DisposeAsync();
-                }
-            }
-            finally
-            {
-                await _lan.DisposeAsync();
-            }
-        }
-    }
+        string[] names = ["A", "B", "C"];
+        return Task.WhenAll(hosts.Select((host, i) => NodeProcess.StartAsync(
+            host, names[i], ["--mdns-interface", host.Interface, "--mdns-host-name", host.Namespace, .. arguments])));
+    });
 }

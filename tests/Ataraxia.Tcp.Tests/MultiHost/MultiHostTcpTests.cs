@@ -18,7 +18,7 @@ public sealed class MultiHostTcpTests
     [NamespaceFact]
     public async Task Nodes_in_three_namespaces_connect_over_tls_and_route_through_the_middle()
     {
-        await using Line line = await Line.StartAsync();
+        await using NodeTrio line = await StartLineAsync();
 
         await line.A.SendAsync(line.C, "greeting", "hello from A");
         Assert.Equal("hello from A", (string?)(await line.C.WaitForMessageAsync(line.A, "greeting"))["text"]);
@@ -33,7 +33,7 @@ public sealed class MultiHostTcpTests
     [NamespaceFact]
     public async Task A_node_that_leaves_is_unavailable_at_the_others_promptly()
     {
-        await using Line line = await Line.StartAsync();
+        await using NodeTrio line = await StartLineAsync();
         int mark = line.A.Mark;
         var clock = Stopwatch.StartNew();
 
@@ -51,7 +51,7 @@ public sealed class MultiHostTcpTests
     [NamespaceFact]
     public async Task A_killed_node_is_unavailable_at_the_others_promptly()
     {
-        await using Line line = await Line.StartAsync();
+        await using NodeTrio line = await StartLineAsync();
         int markA = line.A.Mark;
         int markC = line.C.Mark;
 
@@ -69,7 +69,7 @@ public sealed class MultiHostTcpTests
     {
         // Fast pings so that silence is noticed in about a second instead of the default 30-90 s.
         string[] pings = ["--ping-interval", "300", "--ping-check-interval", "100", "--ping-timeout", "2000"];
-        await using Line line = await Line.StartAsync(pings);
+        await using NodeTrio line = await StartLineAsync(pings);
         int mark = line.A.Mark;
         var clock = Stopwatch.StartNew();
 
@@ -82,70 +82,20 @@ public sealed class MultiHostTcpTests
         line.A.AssertNoErrors();
     }
 
-    /// <summary>A–B–C in three namespaces; A and C dial B; disposing kills the nodes and deletes the namespaces.</summary>
-    private sealed class Line : IAsyncDisposable
+    /// <summary>A–B–C: A and C dial B on its bridge address, so A and C reach each other only through B.</summary>
+    private static Task<NodeTrio> StartLineAsync(params string[] arguments) => NodeTrio.StartAsync(async hosts =>
     {
-        private readonly NetworkNamespaces _lan;
-        private readonly List<NodeProcess> _nodes = [];
-
-        private Line(NetworkNamespaces lan) => _lan = lan;
-
-        public NodeProcess A => _nodes[1];
-
-        public NodeProcess B => _nodes[0];
-
-        public NodeProcess C => _nodes[2];
-
-        public static async Task<Line> StartAsync(params string[] arguments)
+        NodeProcess b = await NodeProcess.StartAsync(hosts[1], "B", arguments);
+        try
         {
-            var line = new Line(await NetworkNamespaces.CreateAsync(3));
-            try
-            {
-                IReadOnlyList<NamespaceHost> hosts = line._lan.Hosts;
-                line._nodes.Add(await NodeProcess.StartAsync(hosts[1], "B", arguments));
-                string[] toB = ["--peer", line.B.EndPoint, .. arguments];
-                NodeProcess[] ends = await Task.WhenAll(NodeProcess.StartAsync(hosts[0], "A", toB), NodeProcess.StartAsync(hosts[2], "C", toB));
-                line._nodes.AddRange(ends);
-
-                // Everyone sees everyone: A and C only through B.
-                foreach (NodeProcess node in line._nodes)
-                {
-                    foreach (NodeProcess other in line._nodes.Where(o => o != node))
-                    {
-                        await node.WaitForAvailableAsync(other);
-                    }
-                }
-
-                return line;
-            }
-            catch
-            {
-                await line.DisposeAsync();
-                throw;
-            }
+            string[] toB = ["--peer", b.EndPoint, .. arguments];
+            NodeProcess[] ends = await Task.WhenAll(NodeProcess.StartAsync(hosts[0], "A", toB), NodeProcess.StartAsync(hosts[2], "C", toB));
+            return [ends[0], b, ends[1]];
         }
-
-        public void AssertNoErrors()
+        catch
         {
-            foreach (NodeProcess node in _nodes)
-            {
-                node.AssertNoErrors();
-            }
+            await b.DisposeAsync();
+            throw;
         }
-
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                foreach (NodeProcess node in _nodes)
-                {
-                    await node.DisposeAsync();
-                }
-            }
-            finally
-            {
-                await _lan.DisposeAsync();
-            }
-        }
-    }
+    });
 }
