@@ -1,0 +1,143 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+
+namespace Ataraxia.Local.TestHost;
+
+/// <summary>
+/// One Ataraxia node with a <see cref="MachineLocalTransport"/>, reporting events as JSON lines on stdout.
+/// </summary>
+/// <remarks>
+/// <para>Arguments: <c>--path PATH</c> (the rendezvous, required), <c>--name NETWORK</c> (default "atx-local"),
+/// <c>--wait-for-go</c> (print <c>started</c> and join only after a <c>go</c> line on stdin, so a test can start
+/// many processes at the same instant).</para>
+/// <para>Events: <c>{"event":"started"}</c>, <c>{"event":"ready","id":ID,"isLeader":B}</c>,
+/// <c>{"event":"leader-changed","isLeader":B}</c>, <c>{"event":"available","id":ID}</c> / <c>"unavailable"</c>,
+/// <c>{"event":"log",…}</c> (warnings and errors), <c>{"event":"left"}</c>, <c>{"event":"fatal","error":E}</c>.</para>
+/// <para>The node leaves and the process exits when stdin ends.</para>
+/// </remarks>
+internal static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        try
+        {
+            return await RunAsync(args);
+        }
+        catch (Exception ex)
+        {
+            Output.Write(new JsonObject { ["event"] = "fatal", ["error"] = ex.ToString() });
+            return 1;
+        }
+    }
+
+    private static async Task<int> RunAsync(string[] args)
+    {
+        string? path = null;
+        string name = "atx-local";
+        bool waitForGo = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--path":
+                    path = args[++i];
+                    break;
+                case "--name":
+                    name = args[++i];
+                    break;
+                case "--wait-for-go":
+                    waitForGo = true;
+                    break;
+                default:
+                    throw new FormatException($"Unknown option {args[i]}.");
+            }
+        }
+
+        using var loggerFactory = new JsonLoggerFactory(LogLevel.Warning);
+        await using var transport = new MachineLocalTransport(new MachineLocalTransportOptions { Path = path });
+        await using var network = new Network(new NetworkOptions
+        {
+            Name = name,
+            Transports = [transport],
+            LoggerFactory = loggerFactory,
+        });
+        transport.LeadershipChanged += (_, e) => Output.Write(new JsonObject { ["event"] = "leader-changed", ["isLeader"] = e.IsLeader });
+        network.NodeAvailable += (_, e) => Output.Write(new JsonObject { ["event"] = "available", ["id"] = e.Node.Id.ToString() });
+        network.NodeUnavailable += (_, e) => Output.Write(new JsonObject { ["event"] = "unavailable", ["id"] = e.Node.Id.ToString() });
+
+        if (waitForGo)
+        {
+            Output.Write(new JsonObject { ["event"] = "started" });
+            while (await Console.In.ReadLineAsync() is { } line && line.Trim() != "go")
+            {
+            }
+        }
+
+        await network.JoinAsync();
+        Output.Write(new JsonObject { ["event"] = "ready", ["id"] = network.Id.ToString(), ["isLeader"] = transport.IsLeader });
+
+        while (await Console.In.ReadLineAsync() is not null)
+        {
+        }
+
+        await network.LeaveAsync();
+        Output.Write(new JsonObject { ["event"] = "left" });
+        return 0;
+    }
+}
+
+/// <summary>Writes events to stdout, one JSON object a line, never two at once.</summary>
+internal static class Output
+{
+    private static readonly Lock Gate = new();
+
+    public static void Write(JsonObject e)
+    {
+        string line = e.ToJsonString();
+        lock (Gate)
+        {
+            Console.Out.WriteLine(line);
+            Console.Out.Flush();
+        }
+    }
+}
+
+/// <summary>Reports log entries at or above a level as <c>log</c> events, so a test can fail on logged errors.</summary>
+internal sealed class JsonLoggerFactory(LogLevel minimum) : ILoggerFactory
+{
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, minimum);
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, LogLevel minimum) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum && logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel))
+            {
+                return;
+            }
+
+            Output.Write(new JsonObject
+            {
+                ["event"] = "log",
+                ["level"] = logLevel.ToString(),
+                ["category"] = category,
+                ["eventId"] = eventId.Id,
+                ["message"] = formatter(state, exception),
+                ["exception"] = exception?.ToString(),
+            });
+        }
+    }
+}
