@@ -63,8 +63,8 @@ public sealed class LeaderElectionTests : IAsyncLifetime
     [Fact]
     public async Task Ten_processes_started_at_the_same_instant_elect_exactly_one_leader_every_time()
     {
-        // The issue asks for 20 rounds; 5 keep the suite short. ATARAXIA_LOCAL_ROUNDS raises it.
-        int rounds = int.TryParse(Environment.GetEnvironmentVariable("ATARAXIA_LOCAL_ROUNDS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int r) ? r : 5;
+        // 20 rounds, as the issue asks (about 25 s on two cores); ATARAXIA_LOCAL_ROUNDS changes it.
+        int rounds = int.TryParse(Environment.GetEnvironmentVariable("ATARAXIA_LOCAL_ROUNDS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int r) ? r : 20;
         for (int round = 0; round < rounds; round++)
         {
             string path = NewPath();
