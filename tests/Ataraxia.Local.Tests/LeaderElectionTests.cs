@@ -36,6 +36,13 @@ public sealed class LeaderElectionTests : IAsyncLifetime
         await WaitUntilMeshAsync(nodes);
         Assert.Single(nodes, n => n.IsLeader);
         Assert.Single(nodes, n => n.WasEverLeader);
+        if (!OperatingSystem.IsWindows())
+        {
+            // Only the user's own processes may connect.
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path + ".leader"));
+        }
+
         AssertNoErrors(nodes);
     }
 
@@ -58,6 +65,25 @@ public sealed class LeaderElectionTests : IAsyncLifetime
         Assert.Single(survivors, n => n.IsLeader);
         Assert.Single(survivors, n => n.WasEverLeader);
         AssertNoErrors(survivors);
+    }
+
+    [Fact]
+    public async Task A_leader_that_leaves_gracefully_hands_over_and_reports_losing_leadership()
+    {
+        string path = NewPath();
+        LocalNodeProcess[] nodes = await StartAsync(path, 3);
+        await WaitUntilMeshAsync(nodes);
+        LocalNodeProcess leader = Assert.Single(nodes, n => n.IsLeader);
+        LocalNodeProcess[] survivors = [.. nodes.Where(n => n != leader)];
+
+        await leader.Process.CloseInputAsync();
+        await leader.Process.WaitForExitAsync();
+        await WaitUntilMeshAsync(survivors);
+
+        Assert.False(leader.IsLeader);
+        Assert.Equal(0, leader.Process.ExitCode);
+        Assert.Single(survivors, n => n.IsLeader);
+        AssertNoErrors(nodes);
     }
 
     [Fact]
