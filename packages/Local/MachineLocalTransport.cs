@@ -249,7 +249,7 @@ public sealed class MachineLocalTransport : ITransport, IAsyncDisposable
     private async Task RunConnectionAsync(LocalStream stream, PeerRole role, CancellationToken stopping)
     {
         string name = role == PeerRole.Server ? $"local {_rendezvous!.Path} (accepted)" : $"local {_rendezvous!.Path}";
-        var connection = new StreamConnection(stream.Stream, stream.Socket, _host!.SessionOptions.MaxFrameSize + (64 * 1024));
+        var connection = new StreamPipeConnection(stream.Stream, stream.Socket, _host!.SessionOptions.MaxFrameSize + (64 * 1024));
         try
         {
             PeerSession session = _host.CreateSession(connection, role, security: null, name, ConfigureSession);

@@ -307,12 +307,12 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
     {
         string name = $"tcp {socket.RemoteEndPoint}";
         bool pending = true;
-        StreamConnection? connection = null;
+        StreamPipeConnection? connection = null;
         try
         {
             socket.NoDelay = true;
             (Stream stream, PeerChannelSecurity? security) = await SecureAsync(socket, PeerRole.Server, stopping).ConfigureAwait(false);
-            connection = new StreamConnection(stream, socket, MaxBufferedBytes);
+            connection = new StreamPipeConnection(stream, socket, MaxBufferedBytes);
             PeerSession session = _host!.CreateSession(connection, PeerRole.Server, security, name, ConfigureSession);
             NodeId remote = await _host.AttachAsync(session, stopping).ConfigureAwait(false);
             Interlocked.Decrement(ref _pending);
@@ -454,7 +454,7 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
     {
         var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Interlocked.Increment(ref _connections);
-        StreamConnection? connection = null;
+        StreamPipeConnection? connection = null;
         try
         {
             using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -465,7 +465,7 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
 
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
             (Stream stream, PeerChannelSecurity? security) = await SecureAsync(socket, PeerRole.Client, cancellationToken).ConfigureAwait(false);
-            connection = new StreamConnection(stream, socket, MaxBufferedBytes);
+            connection = new StreamPipeConnection(stream, socket, MaxBufferedBytes);
             PeerSession session = _host!.CreateSession(connection, PeerRole.Client, security, $"tcp {peer.Host}:{peer.Port} ({address})", ConfigureSession);
             NodeId remote = await _host.AttachAsync(session, cancellationToken).ConfigureAwait(false);
             await RunSessionAsync(session, remote, PeerRole.Client).ConfigureAwait(false);
@@ -598,7 +598,7 @@ public sealed class TcpTransport : ITransport, IAsyncDisposable
         NegotiationTimeout = _options.NegotiationTimeout ?? options.NegotiationTimeout,
     };
 
-    private static async Task CloseAsync(StreamConnection? connection, Socket socket)
+    private static async Task CloseAsync(StreamPipeConnection? connection, Socket socket)
     {
         if (connection is not null)
         {

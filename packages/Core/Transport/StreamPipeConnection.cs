@@ -2,13 +2,19 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 
-namespace Ataraxia.Local.Internal;
+namespace Ataraxia.Transport;
 
 /// <summary>
-/// A stream (a Unix domain socket or a named pipe) exposed as an <see cref="IDuplexPipe"/> through two pumps, so the session's
-/// half-close reaches the socket and both ends are released once the session is done with them.
+/// A connected stream (a socket, TLS over a socket, a Unix domain socket or a named pipe) exposed as the
+/// <see cref="IDuplexPipe"/> a <see cref="Protocol.PeerSession"/> runs over, for stream transports: a receive pump
+/// and a send pump move bytes between the stream and two pipes, so the session's half-close reaches the socket and
+/// both ends are released once the session is done with them.
 /// </summary>
-internal sealed class StreamConnection : IDuplexPipe, IAsyncDisposable
+/// <remarks>
+/// Idle connections hold no receive buffer (the pump waits with a zero-byte read); writes are coalesced into chunks
+/// of up to 64 KiB, so many small frames leave in one system call (and, under TLS, in full records).
+/// </remarks>
+public sealed class StreamPipeConnection : IDuplexPipe, IAsyncDisposable
 {
     private const int SegmentSize = 16 * 1024;
     private const int OutputPauseThreshold = 1024 * 1024;
@@ -21,7 +27,11 @@ internal sealed class StreamConnection : IDuplexPipe, IAsyncDisposable
     private readonly Task _send;
     private int _disposed;
 
-    public StreamConnection(Stream stream, Socket? socket, long maxBufferedBytes)
+    /// <summary>Creates the connection and starts its pumps.</summary>
+    /// <param name="stream">The connected stream; disposed with the connection.</param>
+    /// <param name="socket">The socket under the stream, for half-close and a prompt close; <see langword="null"/> for a named pipe.</param>
+    /// <param name="maxBufferedBytes">The most received bytes buffered before reading pauses; must exceed the largest frame the session accepts.</param>
+    public StreamPipeConnection(Stream stream, Socket? socket, long maxBufferedBytes)
     {
         _stream = stream;
         _socket = socket;
@@ -41,14 +51,18 @@ internal sealed class StreamConnection : IDuplexPipe, IAsyncDisposable
         _send = Task.Run(SendAsync);
     }
 
+    /// <inheritdoc />
     public PipeReader Input => _input.Reader;
 
+    /// <inheritdoc />
     public PipeWriter Output => _output.Writer;
 
     /// <summary>
     /// Closes the connection once the session is done with it: lets what the session wrote reach the socket
     /// (within <paramref name="drainTimeout"/>), then closes the socket, which also ends the receive side.
     /// </summary>
+    /// <param name="drainTimeout">How long queued bytes may take to leave.</param>
+    /// <returns>A task that completes when both pumps ended.</returns>
     public async Task CloseAsync(TimeSpan drainTimeout)
     {
         await _output.Writer.CompleteAsync().ConfigureAwait(false);
@@ -65,6 +79,8 @@ internal sealed class StreamConnection : IDuplexPipe, IAsyncDisposable
         await _receive.ConfigureAwait(false);
     }
 
+    /// <summary>Closes the stream and the socket at once; the pumps end with them.</summary>
+    /// <returns>A task that completes when the stream is disposed.</returns>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
@@ -129,7 +145,13 @@ internal sealed class StreamConnection : IDuplexPipe, IAsyncDisposable
 
             await _stream.FlushAsync().ConfigureAwait(false);
 
-            // Half-close on sockets: the peer reads end-of-stream. Named pipes have no half-close; they end on dispose.
+            // Half-close: the peer reads end-of-stream (after TLS close_notify when there is TLS). Named pipes have no
+            // half-close; they end on dispose.
+            if (_stream is System.Net.Security.SslStream ssl)
+            {
+                await ssl.ShutdownAsync().ConfigureAwait(false);
+            }
+
             _socket?.Shutdown(SocketShutdown.Send);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
