@@ -37,7 +37,7 @@ public sealed class Network : IAsyncDisposable
     private readonly Channel<Message> _incoming;
     private readonly Channel<Action> _events = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<Task> _pumps = [];
-    private readonly Host _host;
+    private readonly List<(ITransport Transport, Host Host)> _transports = [];
     private readonly Action<ulong, PendingSend> _releaseSlot;
     private volatile Dictionary<NodeId, PeerConnection> _routes = [];
     private volatile bool _routesDirty;
@@ -73,7 +73,11 @@ public sealed class Network : IAsyncDisposable
             FullMode = options.IncomingMessageFullMode,
             SingleWriter = false,
         });
-        _host = new Host(this);
+        foreach (ITransport transport in options.Transports)
+        {
+            _transports.Add((transport, new Host(this, transport)));
+        }
+
         _releaseSlot = OnSendCompleted;
         Groups = new GroupManager(this);
     }
@@ -152,9 +156,9 @@ public sealed class Network : IAsyncDisposable
         }
 
         Groups.Start();
-        foreach (ITransport transport in _options.Transports)
+        foreach ((ITransport transport, Host host) in Snapshot())
         {
-            await transport.StartAsync(_host, cancellationToken).ConfigureAwait(false);
+            await transport.StartAsync(host, cancellationToken).ConfigureAwait(false);
         }
 
         Log.NetworkJoined(_logger, Name, Id);
@@ -171,7 +175,7 @@ public sealed class Network : IAsyncDisposable
         }
 
         Groups.Stop();
-        foreach (ITransport transport in _options.Transports)
+        foreach ((ITransport transport, _) in Snapshot())
         {
             try
             {
@@ -220,6 +224,78 @@ public sealed class Network : IAsyncDisposable
         }
 
         Log.NetworkLeft(_logger, Name, Id);
+    }
+
+    /// <summary>Gets the transports the network runs now: those of <see cref="NetworkOptions.Transports"/> and those added since.</summary>
+    public IReadOnlyList<ITransport> Transports => [.. Snapshot().Select(t => t.Transport)];
+
+    /// <summary>
+    /// Adds a transport to a joined network and starts it, for example a TCP transport on the process that became
+    /// a machine's leader.
+    /// </summary>
+    /// <param name="transport">The transport; a new instance (transports start once).</param>
+    /// <param name="cancellationToken">Cancels starting.</param>
+    /// <returns>A task that completes when the transport started.</returns>
+    /// <exception cref="InvalidOperationException">The network is not joined.</exception>
+    /// <exception cref="ArgumentException">The transport was already added.</exception>
+    public async ValueTask AddTransportAsync(ITransport transport, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        var host = new Host(this, transport);
+        lock (_gate)
+        {
+            if (!IsJoined)
+            {
+                throw new InvalidOperationException("The network is not joined; add transports through NetworkOptions.Transports before joining.");
+            }
+
+            if (_transports.Exists(t => t.Transport == transport))
+            {
+                throw new ArgumentException("The transport was already added.", nameof(transport));
+            }
+
+            _transports.Add((transport, host));
+        }
+
+        try
+        {
+            await transport.StartAsync(host, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            lock (_gate)
+            {
+                _transports.RemoveAll(t => t.Transport == transport);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Stops a transport and closes the connections it made or accepted; the mesh routes around them (or loses the
+    /// nodes only they reached).
+    /// </summary>
+    /// <param name="transport">A transport of this network.</param>
+    /// <param name="cancellationToken">Stops waiting for graceful closes.</param>
+    /// <returns><see langword="true"/> if the transport was part of the network.</returns>
+    public async ValueTask<bool> RemoveTransportAsync(ITransport transport, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        List<PeerConnection> connections;
+        lock (_gate)
+        {
+            if (_transports.RemoveAll(t => t.Transport == transport) == 0)
+            {
+                return false;
+            }
+
+            connections = [.. _topology.Connections.Where(c => c.Owner == transport)];
+        }
+
+        await transport.StopAsync(cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(connections.Select(c => c.Session.CloseAsync(cancellationToken))).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Sends a message to a node and waits until the first hop accepted it.</summary>
@@ -428,7 +504,15 @@ public sealed class Network : IAsyncDisposable
         return new PeerSession(connection, role, Id, options, security, name);
     }
 
-    private async Task<NodeId> AttachAsync(PeerSession session, string transport, CancellationToken cancellationToken)
+    private (ITransport Transport, Host Host)[] Snapshot()
+    {
+        lock (_gate)
+        {
+            return [.. _transports];
+        }
+    }
+
+    private async Task<NodeId> AttachAsync(PeerSession session, string transport, ITransport owner, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
         if (!IsJoined)
@@ -456,7 +540,7 @@ public sealed class Network : IAsyncDisposable
             throw new PeerSessionClosedException(PeerDisconnectReason.Manual, new InvalidOperationException("The peer is this node itself."));
         }
 
-        var connection = new PeerConnection(session, remote, transport);
+        var connection = new PeerConnection(session, remote, transport, owner);
         lock (_gate)
         {
             if (!IsJoined)
@@ -945,7 +1029,7 @@ public sealed class Network : IAsyncDisposable
 
     private sealed record Forward(PeerConnection From, ulong PreviousId, long CreatedAt);
 
-    private sealed class Host(Network network) : ITransportHost
+    private sealed class Host(Network network, ITransport transport) : ITransportHost
     {
         public NodeId LocalId => network.Id;
 
@@ -961,6 +1045,6 @@ public sealed class Network : IAsyncDisposable
             network.CreateSession(connection, role, security, connectionName, configure);
 
         public Task<NodeId> AttachAsync(PeerSession session, CancellationToken cancellationToken = default) =>
-            network.AttachAsync(session, session.ConnectionName, cancellationToken);
+            network.AttachAsync(session, session.ConnectionName, transport, cancellationToken);
     }
 }

@@ -35,6 +35,9 @@ internal static class Program
         string? path = null;
         string name = "atx-local";
         bool waitForGo = false;
+        int? tcpPort = null;
+        string? tcpBind = null;
+        var tcpPeers = new List<System.Net.DnsEndPoint>();
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -47,6 +50,16 @@ internal static class Program
                     break;
                 case "--wait-for-go":
                     waitForGo = true;
+                    break;
+                case "--tcp-when-leader":
+                    tcpPort = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+                    break;
+                case "--tcp-bind":
+                    tcpBind = args[++i];
+                    break;
+                case "--tcp-peer":
+                    string[] parts = args[++i].Split(':');
+                    tcpPeers.Add(new System.Net.DnsEndPoint(parts[0], int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture)));
                     break;
                 default:
                     throw new FormatException($"Unknown option {args[i]}.");
@@ -61,7 +74,50 @@ internal static class Program
             Transports = [transport],
             LoggerFactory = loggerFactory,
         });
-        transport.LeadershipChanged += (_, e) => Output.Write(new JsonObject { ["event"] = "leader-changed", ["isLeader"] = e.IsLeader });
+        // The leader pattern: the machine's leader adds a TCP transport (listening on the machine's address and dialling
+        // the other machines); a process that stops leading removes it.
+        Ataraxia.Tcp.TcpTransport? tcp = null;
+        var leadership = new SemaphoreSlim(1, 1);
+        transport.LeadershipChanged += (_, e) =>
+        {
+            Output.Write(new JsonObject { ["event"] = "leader-changed", ["isLeader"] = e.IsLeader });
+            if (tcpPort is int port)
+            {
+                _ = Task.Run(async () =>
+                {
+                    await leadership.WaitAsync();
+                    try
+                    {
+                        if (e.IsLeader && tcp is null && network.IsJoined)
+                        {
+                            tcp = new Ataraxia.Tcp.TcpTransport(new Ataraxia.Tcp.TcpTransportOptions
+                            {
+                                BindAddresses = tcpBind is null ? [] : [System.Net.IPAddress.Parse(tcpBind)],
+                                Port = port,
+                                Peers = tcpPeers,
+                            });
+                            await network.AddTransportAsync(tcp);
+                            Output.Write(new JsonObject { ["event"] = "tcp-added", ["port"] = tcp.Port });
+                        }
+                        else if (!e.IsLeader && tcp is not null)
+                        {
+                            await network.RemoveTransportAsync(tcp);
+                            await tcp.DisposeAsync();
+                            tcp = null;
+                            Output.Write(new JsonObject { ["event"] = "tcp-removed" });
+                        }
+                    }
+                    catch (Exception ex)
+                    {
+                        Output.Write(new JsonObject { ["event"] = "fatal", ["error"] = ex.ToString() });
+                    }
+                    finally
+                    {
+                        leadership.Release();
+                    }
+                });
+            }
+        };
         network.NodeAvailable += (_, e) => Output.Write(new JsonObject { ["event"] = "available", ["id"] = e.Node.Id.ToString() });
         network.NodeUnavailable += (_, e) => Output.Write(new JsonObject { ["event"] = "unavailable", ["id"] = e.Node.Id.ToString() });
 

@@ -65,6 +65,10 @@ internal sealed class LocalNodeProcess : IAsyncDisposable
         return new LocalNodeProcess(LineProcess.Start(name, DotNet, arguments));
     }
 
+    /// <summary>Starts a node inside a network namespace (a "machine"), with extra test-host arguments.</summary>
+    public static LocalNodeProcess StartIn(NamespaceHost host, string name, string path, params string[] extra) =>
+        new(host.Start(name, DotNet, [HostPath, "--path", path, .. extra]));
+
     /// <summary>Sees exactly <paramref name="others"/> (every live node but itself).</summary>
     public bool SeesExactly(IEnumerable<LocalNodeProcess> others) =>
         Visible.SetEquals(others.Where(o => o != this).Select(o => o.Id ?? "?"));

@@ -1,15 +1,19 @@
 using Ataraxia.Protocol;
+using Ataraxia.Transport;
 
 namespace Ataraxia.Internal;
 
 /// <summary>An authenticated session the network routes over.</summary>
-internal sealed class PeerConnection(PeerSession session, NodeId remoteId, string transport)
+internal sealed class PeerConnection(PeerSession session, NodeId remoteId, string transport, ITransport? owner = null)
 {
     public PeerSession Session { get; } = session;
 
     public NodeId RemoteId { get; } = remoteId;
 
     public string Transport { get; } = transport;
+
+    /// <summary>Gets the transport that made or accepted the connection.</summary>
+    public ITransport? Owner { get; } = owner;
 
     public int Latency => Session.Latency;
 
