@@ -130,7 +130,11 @@ public sealed class MdnsDiscoveryTests : IAsyncLifetime
         TestNode b = await StartAsync(high, 2, options: shortTtl);
         await TaskTimeoutExtensions.WaitUntilAsync(() => !a.Added.IsEmpty);
 
-        await Task.Delay(TimeSpan.FromSeconds(2.5));   // two and a half TTLs: only refreshes keep the records
+        // Past two and a half TTLs (the first records would have expired by then), with B's SRV arriving again all
+        // along: only refreshes keep the peer.
+        int answered = SrvAnswers(a);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await TaskTimeoutExtensions.WaitUntilAsync(() => clock.Elapsed > TimeSpan.FromSeconds(2.5) && SrvAnswers(a) >= answered + 3, TimeSpan.FromSeconds(15));
 
         Assert.False(a.Lost.Task.IsCompleted);
         Assert.Single(a.Discovery.Peers);
@@ -378,6 +382,9 @@ public sealed class MdnsDiscoveryTests : IAsyncLifetime
         await node.Discovery.StartAsync(context).AsTask().DefaultTimeout();
         return node;
     }
+
+    private static int SrvAnswers(TestNode node) =>
+        node.Transport.ReceivedPackets.Count(p => p.Message is { IsResponse: true } m && m.Answers.Concat(m.Additionals).Any(r => r.Type == DnsRecordType.Srv && r.Ttl > 0));
 
     private sealed class TestNode
     {
