@@ -2,9 +2,9 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using System.Threading.Channels;
 using Ataraxia.Tcp;
+using Ataraxia.Testing;
 
 namespace Ataraxia.Throughput;
 
@@ -278,7 +278,7 @@ public static class JsRows
             return (null, null, "benchmarks/Ataraxia.Throughput/js was not found above " + AppContext.BaseDirectory);
         }
 
-        string? node = FindOnPath("node");
+        string? node = ExternalProgram.FindOnPath("node");
         if (node is null)
         {
             return (null, null, "node is not on PATH; install Node.js 20 to measure the JavaScript rows");
@@ -289,14 +289,24 @@ public static class JsRows
             return (node, directory, null);
         }
 
-        string? npm = FindOnPath("npm");
+        string? npm = ExternalProgram.FindOnPath("npm");
         if (npm is null)
         {
             return (null, null, $"npm is not on PATH and {directory}/node_modules is not installed");
         }
 
         await Console.Error.WriteLineAsync($"  npm ci in {directory}");
-        (int exitCode, string output) = await RunProgramAsync(npm, ["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=warn"], directory, InstallTimeout);
+        int exitCode;
+        string output;
+        try
+        {
+            (exitCode, output) = await ExternalProgram.RunAsync(npm, ["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=warn"], directory, InstallTimeout);
+        }
+        catch (TimeoutException ex)
+        {
+            (exitCode, output) = (-1, ex.Message);
+        }
+
         if (exitCode != 0 || !IsInstalled(directory))
         {
             await Console.Error.WriteLineAsync(output);
@@ -327,79 +337,6 @@ public static class JsRows
         var installed = new FileInfo(Path.Combine(directory, "node_modules", ".package-lock.json"));
         var locked = new FileInfo(Path.Combine(directory, "package-lock.json"));
         return installed.Exists && locked.Exists && installed.LastWriteTimeUtc >= locked.LastWriteTimeUtc;
-    }
-
-    private static string? FindOnPath(string name)
-    {
-        string[] candidates = OperatingSystem.IsWindows() ? [name + ".exe", name + ".cmd"] : [name];
-        string path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
-        foreach (string directory in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            foreach (string candidate in candidates)
-            {
-                string full = Path.Combine(directory, candidate);
-                if (File.Exists(full))
-                {
-                    return full;
-                }
-            }
-        }
-
-        return null;
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunProgramAsync(string fileName, IEnumerable<string> arguments, string workingDirectory, TimeSpan timeout)
-    {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        using var process = new Process { StartInfo = startInfo };
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var deadline = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            lock (output)
-            {
-                return (-1, $"{Path.GetFileName(fileName)} did not finish within {timeout}. {output}");
-            }
-        }
-
-        // The parameterless wait also drains the redirected output.
-        await process.WaitForExitAsync(CancellationToken.None);
-        lock (output)
-        {
-            return (process.ExitCode, output.ToString());
-        }
-    }
-
-    private static void Append(StringBuilder output, string? line)
-    {
-        if (line is not null)
-        {
-            lock (output)
-            {
-                output.AppendLine(line);
-            }
-        }
     }
 
     /// <summary>Where the JavaScript nodes come from: node and the js folder.</summary>
