@@ -39,6 +39,7 @@ public sealed class Network : IAsyncDisposable
     private readonly List<Task> _pumps = [];
     private readonly List<(ITransport Transport, Host Host)> _transports = [];
     private readonly Action<ulong, PendingSend> _releaseSlot;
+    private ProtocolHandler[] _protocolHandlers = [];
     private volatile Dictionary<NodeId, PeerConnection> _routes = [];
     private volatile bool _routesDirty;
     private ITimer? _broadcastTimer;
@@ -296,6 +297,44 @@ public sealed class Network : IAsyncDisposable
         await transport.StopAsync(cancellationToken).ConfigureAwait(false);
         await Task.WhenAll(connections.Select(c => c.Session.CloseAsync(cancellationToken))).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>
+    /// Takes over the messages whose type starts with <paramref name="typePrefix"/>, for a protocol built on top of the
+    /// network (such as the services of <c>Ataraxia.Services</c>): they go to <paramref name="handler"/> instead of
+    /// <see cref="ReadMessagesAsync"/>, <see cref="MessageReceived"/> and the groups.
+    /// </summary>
+    /// <param name="typePrefix">The type prefix, for example <c>"at:service:"</c>. The <c>"at:group:"</c> prefix is the network's own.</param>
+    /// <param name="handler">
+    /// Called on the read loop of the connection the message arrived on, in arrival order for that connection. It must return
+    /// quickly and must not block: hand longer work to another thread. An exception it throws is logged and the message dropped.
+    /// </param>
+    /// <returns>A registration whose disposal removes the handler.</returns>
+    /// <exception cref="InvalidOperationException">Another handler already owns an overlapping prefix.</exception>
+    public IDisposable AddProtocolHandler(string typePrefix, Action<Message> handler)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(typePrefix);
+        ArgumentNullException.ThrowIfNull(handler);
+        if (typePrefix.StartsWith(GroupManager.TypePrefix, StringComparison.Ordinal) || GroupManager.TypePrefix.StartsWith(typePrefix, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"The prefix `{typePrefix}` overlaps the network's own `{GroupManager.TypePrefix}` messages.");
+        }
+
+        var registration = new ProtocolHandler(this, typePrefix, handler);
+        lock (_gate)
+        {
+            foreach (ProtocolHandler existing in _protocolHandlers)
+            {
+                if (existing.Prefix.StartsWith(typePrefix, StringComparison.Ordinal) || typePrefix.StartsWith(existing.Prefix, StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException($"The prefix `{typePrefix}` overlaps the prefix `{existing.Prefix}` of another handler.");
+                }
+            }
+
+            Volatile.Write(ref _protocolHandlers, [.. _protocolHandlers, registration]);
+        }
+
+        return registration;
     }
 
     /// <summary>Sends a message to a node and waits until the first hop accepted it.</summary>
@@ -799,6 +838,23 @@ public sealed class Network : IAsyncDisposable
             return;
         }
 
+        foreach (ProtocolHandler protocol in Volatile.Read(ref _protocolHandlers))
+        {
+            if (type.StartsWith(protocol.Prefix, StringComparison.Ordinal))
+            {
+                try
+                {
+                    protocol.Handler(message);
+                }
+                catch (Exception ex)
+                {
+                    Log.ProtocolHandlerFailed(_logger, type, source, ex);
+                }
+
+                return;
+            }
+        }
+
         Groups.OnMessage(message);
         if (!_incoming.Writer.TryWrite(message))
         {
@@ -1028,6 +1084,21 @@ public sealed class Network : IAsyncDisposable
     }
 
     private sealed record Forward(PeerConnection From, ulong PreviousId, long CreatedAt);
+
+    private sealed class ProtocolHandler(Network network, string prefix, Action<Message> handler) : IDisposable
+    {
+        public string Prefix { get; } = prefix;
+
+        public Action<Message> Handler { get; } = handler;
+
+        public void Dispose()
+        {
+            lock (network._gate)
+            {
+                Volatile.Write(ref network._protocolHandlers, [.. network._protocolHandlers.Where(h => h != this)]);
+            }
+        }
+    }
 
     private sealed class Host(Network network, ITransport transport) : ITransportHost
     {

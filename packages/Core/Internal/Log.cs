@@ -74,4 +74,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 31, Level = LogLevel.Error, Message = "Periodic task {Task} failed.")]
     public static partial void TimerFailed(ILogger logger, string task, Exception exception);
+
+    [LoggerMessage(EventId = 32, Level = LogLevel.Error, Message = "The protocol handler for {Type} from {Source} failed; the message was dropped.")]
+    public static partial void ProtocolHandlerFailed(ILogger logger, string type, NodeId source, Exception exception);
 }
