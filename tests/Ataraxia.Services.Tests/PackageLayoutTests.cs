@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace Ataraxia.Services.Tests;
+namespace Ataraxia.ServicesTests;
 
 /// <summary>The package ships as its own assembly, named like the package, on top of the core package.</summary>
 public sealed class PackageLayoutTests

@@ -13,8 +13,8 @@ internal class ServiceProxy : DispatchProxy
 #pragma warning restore CA1852
 {
     private static readonly ConcurrentDictionary<Type, Dictionary<MethodInfo, Func<ServiceProxy, object?[], object?>>> Contracts = new();
-    private static readonly MethodInfo CallTaskMethod = typeof(ServiceProxy).GetMethod(nameof(CallTaskAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
-    private static readonly MethodInfo CallValueTaskMethod = typeof(ServiceProxy).GetMethod(nameof(CallValueTaskAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo CallTaskMethod = typeof(ServiceProxy).GetMethod(nameof(CallTask), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo CallValueTaskMethod = typeof(ServiceProxy).GetMethod(nameof(CallValueTask), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo StreamMethod = typeof(ServiceProxy).GetMethod(nameof(Stream), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     private ServiceReference _reference = null!;
@@ -110,14 +110,15 @@ internal class ServiceProxy : DispatchProxy
 
         Type result = method.ResultType!;
         MethodInfo generic = (returnType.GetGenericTypeDefinition() == typeof(Task<>) ? CallTaskMethod : CallValueTaskMethod).MakeGenericMethod(result);
-        var typed = (Func<ServiceProxy, ServiceMethod, object?[], object?>)Delegate.CreateDelegate(
-            typeof(Func<ServiceProxy, ServiceMethod, object?[], object?>), generic);
+        Func<ServiceProxy, ServiceMethod, object?[], object?> typed = generic.CreateDelegate<Func<ServiceProxy, ServiceMethod, object?[], object?>>();
         return (proxy, args) => typed(proxy, method, args);
     }
 
-    private static Task<T?> CallTaskAsync<T>(ServiceProxy proxy, ServiceMethod method, object?[] args) => proxy.CallAsync<T>(method, args);
+#pragma warning disable CA1859, VSTHRD200 // Bound to a delegate returning object: the task is the proxy method's (boxed) return value.
+    private static object? CallTask<T>(ServiceProxy proxy, ServiceMethod method, object?[] args) => proxy.CallAsync<T>(method, args);
 
-    private static ValueTask<T?> CallValueTaskAsync<T>(ServiceProxy proxy, ServiceMethod method, object?[] args) => new ValueTask<T?>(proxy.CallAsync<T>(method, args));
+    private static object? CallValueTask<T>(ServiceProxy proxy, ServiceMethod method, object?[] args) => new ValueTask<T?>(proxy.CallAsync<T>(method, args));
+#pragma warning restore CA1859, VSTHRD200
 
     private static object? Stream<T>(ServiceProxy proxy, ServiceMethod method, object?[] args) =>
         proxy._reference.ReadEventsAsync<T>(method.Name, method.CancellationTokenIndex >= 0 ? (CancellationToken)args[method.CancellationTokenIndex]! : default);
