@@ -3,7 +3,7 @@ using System.Globalization;
 using Ataraxia.Throughput;
 
 // Usage: dotnet run -c Release --project benchmarks/Ataraxia.Throughput -- [scenario ...] [--quick] [--duration S] [--window N] [--only id,id] [--alloc] [--no-save]
-// Scenarios: all (default), raw, tcp, js, mesh. Every selected row is measured in this one run, so the ratios
+// Scenarios: all (default), raw, tcp, rpc, js, mesh. Every selected row is measured in this one run, so the ratios
 // compare numbers taken on the same machine at the same time.
 if (args is ["--idle-clients", string count, string port, string security])
 {
@@ -12,7 +12,7 @@ if (args is ["--idle-clients", string count, string port, string security])
         int.Parse(count, CultureInfo.InvariantCulture), int.Parse(port, CultureInfo.InvariantCulture), security == "tls");
 }
 
-string[] known = ["raw", "tcp", "js", "mesh"];
+string[] known = ["raw", "tcp", "rpc", "js", "mesh"];
 var selected = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 bool quick = false;
 bool save = true;
@@ -85,6 +85,11 @@ if (selected.Contains("raw"))
 if (selected.Contains("tcp"))
 {
     await TcpRows.RunAsync(context);
+}
+
+if (selected.Contains("rpc"))
+{
+    await RpcRows.RunAsync(context);
 }
 
 if (selected.Contains("js"))
