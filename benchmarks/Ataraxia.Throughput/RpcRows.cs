@@ -43,6 +43,8 @@ public static class RpcRows
     public static IReadOnlyList<RpcSystem> Systems { get; } =
     [
         new("rpc-signalr", "ASP.NET Core SignalR hub invocation", SignalREcho.StartAsync) { RoundTripBaseline = "raw-rtt" },
+        new("rpc-services", "Ataraxia services call, TCP", ServicesEcho.StartPlainAsync) { Baseline = "rpc-signalr", RoundTripBaseline = "rpc-signalr-rtt" },
+        new("rpc-services-tls", "Ataraxia services call, TCP + TLS", ServicesEcho.StartTlsAsync) { Baseline = "rpc-signalr", RoundTripBaseline = "rpc-signalr-rtt" },
     ];
 
     public static async Task RunAsync(RunContext context)
