@@ -268,11 +268,16 @@ public sealed class Services : IAsyncDisposable
                 : default;
             try
             {
-                await _network.SendEncodedAsync(provider.Node, ServiceMessages.InvokeRequest, payload, cancellationToken).ConfigureAwait(false);
+                await SendReliablyAsync(provider.Node, ServiceMessages.InvokeRequest, payload, call.Deadline, cancellationToken).ConfigureAwait(false);
             }
-            catch (MessageDeliveryException ex)
+            catch (MessageDeliveryException ex) when (ex.Failure is MessageDeliveryFailure.NoRoute or MessageDeliveryFailure.Rejected)
             {
                 call.TrySetException(call.Failure(ServiceCallFailure.DeliveryFailed, $"The call of `{method}` on `{service}` could not be delivered to node {provider.Node}: {ex.Message}", ex));
+            }
+            catch (MessageDeliveryException)
+            {
+                // The connection closed or the hop did not acknowledge in time: the request may have arrived all the same.
+                // The answer, the provider's departure or the call timeout settles the call.
             }
 
             return await call.Task.ConfigureAwait(false);
@@ -448,9 +453,23 @@ public sealed class Services : IAsyncDisposable
 
     private void OnMemberAvailable(object? sender, NodeEventArgs e) => RequestList(e.Node.Id);
 
-    private void OnMemberUnavailable(object? sender, NodeEventArgs e) => OnNodeGone(e.Node.Id);
+    // Both events arrive on the network's event loop, after the fact: a node that is back (reachable and a member again)
+    // by the time the event runs must keep what it told us since.
+    private void OnMemberUnavailable(object? sender, NodeEventArgs e)
+    {
+        if (!_group.Members.Any(m => m.Id == e.Node.Id))
+        {
+            OnNodeGone(e.Node.Id);
+        }
+    }
 
-    private void OnNodeUnavailable(object? sender, NodeEventArgs e) => OnNodeGone(e.Node.Id);
+    private void OnNodeUnavailable(object? sender, NodeEventArgs e)
+    {
+        if (!_network.TryGetNode(e.Node.Id, out Node? node) || !node.IsAvailable)
+        {
+            OnNodeGone(e.Node.Id);
+        }
+    }
 
     private void RequestList(NodeId node)
     {
@@ -793,10 +812,11 @@ public sealed class Services : IAsyncDisposable
 
     private void Send(NodeId target, string type, byte[] payload)
     {
+        long deadline = _time.GetTimestamp() + (long)(_options.CallTimeout.TotalSeconds * _time.TimestampFrequency);
         ValueTask send;
         try
         {
-            send = _network.SendEncodedAsync(target, type, payload);
+            send = SendReliablyAsync(target, type, payload, deadline, _stopping.Token);
         }
         catch (Exception ex) when (ex is MessageDeliveryException or InvalidOperationException or ObjectDisposedException)
         {
@@ -804,12 +824,32 @@ public sealed class Services : IAsyncDisposable
             return;
         }
 
-        if (send.IsCompletedSuccessfully)
+        if (!send.IsCompletedSuccessfully)
         {
-            return;
+            _ = ObserveAsync(send, type, target);
         }
+    }
 
-        _ = ObserveAsync(send, type, target);
+    /// <summary>
+    /// Sends a message; when a router refuses it because its next hop is congested (the message was not delivered),
+    /// tries again with a growing pause (1 ms doubling to 100 ms) until <paramref name="deadline"/>.
+    /// </summary>
+    private async ValueTask SendReliablyAsync(NodeId target, string type, byte[] payload, long deadline, CancellationToken cancellationToken)
+    {
+        int pause = 1;
+        while (true)
+        {
+            try
+            {
+                await _network.SendEncodedAsync(target, type, payload, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (MessageDeliveryException ex) when (ex.Failure == MessageDeliveryFailure.Rejected && _time.GetTimestamp() < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(pause), _time, cancellationToken).ConfigureAwait(false);
+                pause = Math.Min(pause * 2, 100);
+            }
+        }
     }
 
     private async Task ObserveAsync(ValueTask send, string type, NodeId target)

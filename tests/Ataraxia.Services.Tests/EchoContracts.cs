@@ -42,6 +42,7 @@ public sealed class Calculator : ICalculator
 {
     private readonly TaskCompletionSource _cancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _pings;
+    private int _waiting;
 
     public event EventHandler<Point>? Moved;
 
@@ -54,6 +55,9 @@ public sealed class Calculator : ICalculator
     public int Clears { get; private set; }
 
     public Task Cancelled => _cancelled.Task;
+
+    /// <summary>Gets how many calls of <see cref="WaitForCancellationAsync"/> are running.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
 
     public bool HasMovedListeners => Moved is not null;
 
@@ -89,6 +93,7 @@ public sealed class Calculator : ICalculator
 
     public async Task<int> WaitForCancellationAsync(CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _waiting);
         try
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);
@@ -97,6 +102,10 @@ public sealed class Calculator : ICalculator
         {
             _cancelled.TrySetResult();
             throw;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
         }
 
         return 0;
