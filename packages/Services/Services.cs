@@ -262,30 +262,57 @@ public sealed class Services : IAsyncDisposable
         _pending[id] = call;
         try
         {
+            if (!Offers(provider.Node, service))
+            {
+                // The provider went between choosing it and registering the call, so its departure did not fail this call.
+                throw call.Failure(ServiceCallFailure.ProviderLeft, $"Node {provider.Node} no longer offers `{service}`.");
+            }
+
             byte[] payload = ServiceMessages.InvokeRequestPayload(id, service, method, arguments).Encode();
             using CancellationTokenRegistration registration = cancellationToken.CanBeCanceled
                 ? cancellationToken.UnsafeRegister(static (s, token) => ((PendingCall)s!).TrySetCanceled(token), call)
                 : default;
-            try
-            {
-                await SendReliablyAsync(provider.Node, ServiceMessages.InvokeRequest, payload, call.Deadline, cancellationToken).ConfigureAwait(false);
-            }
-            catch (MessageDeliveryException ex) when (ex.Failure is MessageDeliveryFailure.NoRoute or MessageDeliveryFailure.Rejected)
-            {
-                call.TrySetException(call.Failure(ServiceCallFailure.DeliveryFailed, $"The call of `{method}` on `{service}` could not be delivered to node {provider.Node}: {ex.Message}", ex));
-            }
-            catch (MessageDeliveryException)
-            {
-                // The connection closed or the hop did not acknowledge in time: the request may have arrived all the same.
-                // The answer, the provider's departure or the call timeout settles the call.
-            }
-
+            // The answer can come before the acknowledgement of the request; wait for whichever settles the call first.
+            _ = SendRequestAsync(call, payload, cancellationToken);
             return await call.Task.ConfigureAwait(false);
         }
         finally
         {
             _pending.TryRemove(id, out _);
             _callSlots.Release();
+        }
+    }
+
+    private async Task SendRequestAsync(PendingCall call, byte[] payload, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendReliablyAsync(call.Provider, ServiceMessages.InvokeRequest, payload, call.Deadline, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MessageDeliveryException ex) when (ex.Failure is MessageDeliveryFailure.NoRoute or MessageDeliveryFailure.Rejected)
+        {
+            call.TrySetException(call.Failure(ServiceCallFailure.DeliveryFailed, $"The call of `{call.Method}` on `{call.Service}` could not be delivered to node {call.Provider}: {ex.Message}", ex));
+        }
+        catch (MessageDeliveryException)
+        {
+            // The connection closed or the hop did not acknowledge in time: the request may have arrived all the same.
+            // The answer, the provider's departure or the call timeout settles the call.
+        }
+        catch (OperationCanceledException)
+        {
+            call.TrySetCanceled(cancellationToken.IsCancellationRequested ? cancellationToken : _stopping.Token);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+        {
+            call.TrySetException(call.Failure(ServiceCallFailure.DeliveryFailed, $"The call of `{call.Method}` on `{call.Service}` could not be sent: {ex.Message}", ex));
+        }
+    }
+
+    private bool Offers(NodeId node, string service)
+    {
+        lock (_gate)
+        {
+            return _remote.TryGetValue(node, out RemoteServices? remote) && remote.Services.ContainsKey(service);
         }
     }
 

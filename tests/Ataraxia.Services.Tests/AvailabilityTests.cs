@@ -4,7 +4,7 @@ using Ataraxia.Testing;
 namespace Ataraxia.ServicesTests;
 
 /// <summary>Providers coming and going: availability events, round-robin, calls to all, and calls in flight when a provider goes.</summary>
-public sealed class AvailabilityTests
+public sealed class AvailabilityTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public async Task Provider_restart_raises_unavailable_then_available_and_calls_resume()
@@ -48,7 +48,20 @@ public sealed class AvailabilityTests
         await TaskTimeoutExtensions.WaitUntilAsync(() => !calc.IsAvailable);
 
         await mesh.Mesh.LinkAsync(0, 1);
-        await calc.WaitUntilAvailableAsync().DefaultTimeout();
+        try
+        {
+            await calc.WaitUntilAvailableAsync().DefaultTimeout();
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine($"DIAG sees={mesh.Mesh.Sees(0, 1)}/{mesh.Mesh.Sees(1, 0)} members0={mesh[0].MemberCount()} members1={mesh[1].MemberCount()}");
+            foreach (var e in mesh.Mesh.Logs.Entries)
+            {
+                output.WriteLine($"DIAG {e.Level} {e.Category} {e.EventId.Id} {e.Message}");
+            }
+
+            throw;
+        }
         Assert.Equal(2, await calc.As<ICalculator>().AddAsync(1, 1).DefaultTimeout());
     }
 
