@@ -285,26 +285,40 @@ public sealed class Services : IAsyncDisposable
 
     private async Task SendRequestAsync(PendingCall call, byte[] payload, CancellationToken cancellationToken)
     {
-        try
+        int pause = 1;
+        while (true)
         {
-            await SendReliablyAsync(call.Provider, ServiceMessages.InvokeRequest, payload, call.Deadline, cancellationToken).ConfigureAwait(false);
-        }
-        catch (MessageDeliveryException ex) when (ex.Failure is MessageDeliveryFailure.NoRoute or MessageDeliveryFailure.Rejected)
-        {
-            call.TrySetException(call.Failure(ServiceCallFailure.DeliveryFailed, $"The call of `{call.Method}` on `{call.Service}` could not be delivered to node {call.Provider}: {ex.Message}", ex));
-        }
-        catch (MessageDeliveryException)
-        {
-            // The connection closed or the hop did not acknowledge in time: the request may have arrived all the same.
-            // The answer, the provider's departure or the call timeout settles the call.
-        }
-        catch (OperationCanceledException)
-        {
-            call.TrySetCanceled(cancellationToken.IsCancellationRequested ? cancellationToken : _stopping.Token);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
-        {
-            call.TrySetException(call.Failure(ServiceCallFailure.DeliveryFailed, $"The call of `{call.Method}` on `{call.Service}` could not be sent: {ex.Message}", ex));
+            try
+            {
+                await _network.SendEncodedAsync(call.Provider, ServiceMessages.InvokeRequest, payload, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (MessageDeliveryException ex) when (ex.Failure == MessageDeliveryFailure.Rejected && _time.GetTimestamp() < call.Deadline && !call.Task.IsCompleted)
+            {
+                // A router refused it because its next hop is congested: it was not delivered, so sending again is safe.
+                pause = await PauseAsync(pause, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MessageDeliveryException ex) when (ex.Failure is MessageDeliveryFailure.NoRoute or MessageDeliveryFailure.Rejected)
+            {
+                call.TrySetException(call.Failure(ServiceCallFailure.DeliveryFailed, $"The call of `{call.Method}` on `{call.Service}` could not be delivered to node {call.Provider}: {ex.Message}", ex));
+                return;
+            }
+            catch (MessageDeliveryException)
+            {
+                // The connection closed or the hop did not acknowledge in time: the request may have arrived all the same.
+                // The answer, the provider's departure or the call timeout settles the call.
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                call.TrySetCanceled(cancellationToken.IsCancellationRequested ? cancellationToken : _stopping.Token);
+                return;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+            {
+                call.TrySetException(call.Failure(ServiceCallFailure.DeliveryFailed, $"The call of `{call.Method}` on `{call.Service}` could not be sent: {ex.Message}", ex));
+                return;
+            }
         }
     }
 
@@ -837,58 +851,46 @@ public sealed class Services : IAsyncDisposable
         }
     }
 
-    private void Send(NodeId target, string type, byte[] payload)
+    /// <summary>
+    /// Sends a message without waiting. When a router refuses it because its next hop is congested (so it was not
+    /// delivered), tries again after a pause of 1 ms doubling to 100 ms, for up to the call timeout; other failures are logged.
+    /// </summary>
+    private void Send(NodeId target, string type, byte[] payload) => _ = SendInBackgroundAsync(target, type, payload);
+
+    private async Task SendInBackgroundAsync(NodeId target, string type, byte[] payload)
     {
         long deadline = _time.GetTimestamp() + (long)(_options.CallTimeout.TotalSeconds * _time.TimestampFrequency);
-        ValueTask send;
-        try
-        {
-            send = SendReliablyAsync(target, type, payload, deadline, _stopping.Token);
-        }
-        catch (Exception ex) when (ex is MessageDeliveryException or InvalidOperationException or ObjectDisposedException)
-        {
-            ServicesLog.SendFailed(_logger, type, target, ex.Message);
-            return;
-        }
-
-        if (!send.IsCompletedSuccessfully)
-        {
-            _ = ObserveAsync(send, type, target);
-        }
-    }
-
-    /// <summary>
-    /// Sends a message; when a router refuses it because its next hop is congested (the message was not delivered),
-    /// tries again with a growing pause (1 ms doubling to 100 ms) until <paramref name="deadline"/>.
-    /// </summary>
-    private async ValueTask SendReliablyAsync(NodeId target, string type, byte[] payload, long deadline, CancellationToken cancellationToken)
-    {
         int pause = 1;
         while (true)
         {
             try
             {
-                await _network.SendEncodedAsync(target, type, payload, cancellationToken).ConfigureAwait(false);
+                await _network.SendEncodedAsync(target, type, payload, _stopping.Token).ConfigureAwait(false);
                 return;
             }
             catch (MessageDeliveryException ex) when (ex.Failure == MessageDeliveryFailure.Rejected && _time.GetTimestamp() < deadline)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(pause), _time, cancellationToken).ConfigureAwait(false);
-                pause = Math.Min(pause * 2, 100);
+                try
+                {
+                    pause = await PauseAsync(pause, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is MessageDeliveryException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+            {
+                ServicesLog.SendFailed(_logger, type, target, ex.Message);
+                return;
             }
         }
     }
 
-    private async Task ObserveAsync(ValueTask send, string type, NodeId target)
+    private async Task<int> PauseAsync(int pause, CancellationToken cancellationToken)
     {
-        try
-        {
-            await send.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is MessageDeliveryException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
-        {
-            ServicesLog.SendFailed(_logger, type, target, ex.Message);
-        }
+        await Task.Delay(TimeSpan.FromMilliseconds(pause), _time, cancellationToken).ConfigureAwait(false);
+        return Math.Min(pause * 2, 100);
     }
 
     private void SweepTimeouts()

@@ -12,15 +12,18 @@ namespace Ataraxia.Cbor;
 public sealed class CborMap : CborValue, IReadOnlyDictionary<string, CborValue>
 {
     // Integer-like keys, kept sorted by number; the others in insertion order with an index for lookups.
-    private readonly SortedDictionary<uint, KeyValuePair<string, CborValue>> _integerEntries = [];
+    // Small maps (most payloads) are searched linearly; the index and the sorted integer keys exist only when needed.
+    private const int IndexThreshold = 8;
+
     private readonly List<KeyValuePair<string, CborValue>> _namedEntries = [];
-    private readonly Dictionary<string, int> _namedIndex = new(StringComparer.Ordinal);
+    private SortedDictionary<uint, KeyValuePair<string, CborValue>>? _integerEntries;
+    private Dictionary<string, int>? _namedIndex;
 
     /// <inheritdoc />
     public override CborValueKind Kind => CborValueKind.Map;
 
     /// <inheritdoc />
-    public int Count => _integerEntries.Count + _namedEntries.Count;
+    public int Count => (_integerEntries?.Count ?? 0) + _namedEntries.Count;
 
     /// <inheritdoc />
     public IEnumerable<string> Keys => this.Select(e => e.Key);
@@ -52,16 +55,20 @@ public sealed class CborMap : CborValue, IReadOnlyDictionary<string, CborValue>
         ArgumentNullException.ThrowIfNull(key);
         if (TryParseArrayIndex(key, out uint number))
         {
-            if (_integerEntries.TryGetValue(number, out KeyValuePair<string, CborValue> entry))
+            if (_integerEntries is not null && _integerEntries.TryGetValue(number, out KeyValuePair<string, CborValue> entry))
             {
                 value = entry.Value;
                 return true;
             }
         }
-        else if (_namedIndex.TryGetValue(key, out int position))
+        else
         {
-            value = _namedEntries[position].Value;
-            return true;
+            int position = IndexOf(key);
+            if (position >= 0)
+            {
+                value = _namedEntries[position].Value;
+                return true;
+            }
         }
 
         value = null;
@@ -77,7 +84,16 @@ public sealed class CborMap : CborValue, IReadOnlyDictionary<string, CborValue>
     public override void WriteTo(CborWriter writer)
     {
         writer.WriteStartMap(Count);
-        foreach (KeyValuePair<string, CborValue> entry in this)
+        if (_integerEntries is not null)
+        {
+            foreach (KeyValuePair<string, CborValue> entry in _integerEntries.Values)
+            {
+                writer.WriteTextString(entry.Key);
+                entry.Value.WriteTo(writer);
+            }
+        }
+
+        foreach (KeyValuePair<string, CborValue> entry in _namedEntries)
         {
             writer.WriteTextString(entry.Key);
             entry.Value.WriteTo(writer);
@@ -87,9 +103,12 @@ public sealed class CborMap : CborValue, IReadOnlyDictionary<string, CborValue>
     /// <inheritdoc />
     public IEnumerator<KeyValuePair<string, CborValue>> GetEnumerator()
     {
-        foreach (KeyValuePair<string, CborValue> entry in _integerEntries.Values)
+        if (_integerEntries is not null)
         {
-            yield return entry;
+            foreach (KeyValuePair<string, CborValue> entry in _integerEntries.Values)
+            {
+                yield return entry;
+            }
         }
 
         foreach (KeyValuePair<string, CborValue> entry in _namedEntries)
@@ -128,17 +147,51 @@ public sealed class CborMap : CborValue, IReadOnlyDictionary<string, CborValue>
         ArgumentNullException.ThrowIfNull(value);
         if (TryParseArrayIndex(key, out uint number))
         {
-            _integerEntries[number] = new(key, value);
+            (_integerEntries ??= [])[number] = new(key, value);
+            return;
         }
-        else if (_namedIndex.TryGetValue(key, out int existing))
+
+        int existing = IndexOf(key);
+        if (existing >= 0)
         {
             _namedEntries[existing] = new(key, value);
+            return;
         }
-        else
+
+        if (_namedIndex is not null)
         {
             _namedIndex[key] = _namedEntries.Count;
-            _namedEntries.Add(new(key, value));
         }
+        else if (_namedEntries.Count == IndexThreshold)
+        {
+            _namedIndex = new Dictionary<string, int>(IndexThreshold * 2, StringComparer.Ordinal);
+            for (int i = 0; i < _namedEntries.Count; i++)
+            {
+                _namedIndex[_namedEntries[i].Key] = i;
+            }
+
+            _namedIndex[key] = _namedEntries.Count;
+        }
+
+        _namedEntries.Add(new(key, value));
+    }
+
+    private int IndexOf(string key)
+    {
+        if (_namedIndex is not null)
+        {
+            return _namedIndex.TryGetValue(key, out int position) ? position : -1;
+        }
+
+        for (int i = 0; i < _namedEntries.Count; i++)
+        {
+            if (string.Equals(_namedEntries[i].Key, key, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     // ECMAScript array index: canonical decimal without leading zeros, below 2^32 - 1.

@@ -243,12 +243,21 @@ public sealed class InMemorySwitchboard : IAsyncDisposable
         connection.Dispose();
     }
 
-    private static async Task DisconnectAsync(Link link)
+    private async Task DisconnectAsync(Link link)
     {
         LinkConnection? connection = link.Connection;
         if (connection is not null)
         {
             await connection.CutAsync().ConfigureAwait(false);
+
+            // Forget it now, not only when ForgetWhenDoneAsync gets to run: a LinkAsync right after the cut must connect again.
+            lock (_lock)
+            {
+                if (link.Connection == connection)
+                {
+                    link.Connection = null;
+                }
+            }
         }
     }
 

@@ -8,6 +8,18 @@ namespace Ataraxia.Tests.Mesh;
 public sealed class RoutingTests
 {
     [Fact]
+    public async Task A_link_made_right_after_a_cut_connects_again_every_time()
+    {
+        await using Testing.Mesh mesh = await Testing.Mesh.CreateAsync(2);
+        for (int round = 0; round < 25; round++)
+        {
+            await mesh.LinkAsync(0, 1);
+            await mesh.WaitForVisibilityAsync(timeout: TimeSpan.FromSeconds(10));
+            await mesh.CutAsync(0, 1);
+        }
+    }
+
+    [Fact]
     public async Task Routes_move_to_the_remaining_path_when_a_link_is_cut()
     {
         // A ring of six: cutting one link leaves the long way round.
