@@ -46,7 +46,7 @@ public sealed class Network : IAsyncDisposable
     private readonly List<Task> _pumps = [];
     private readonly List<(ITransport Transport, Host Host)> _transports = [];
     private readonly Action<ulong, PendingSend> _releaseSlot;
-    private readonly KeyValuePair<string, object?>[] _metricTags;
+    private readonly KeyValuePair<string, object?> _networkTag;
     private ProtocolHandler[] _protocolHandlers = [];
     private volatile Dictionary<NodeId, PeerConnection> _routes = [];
     private volatile bool _routesDirty;
@@ -77,7 +77,7 @@ public sealed class Network : IAsyncDisposable
         Id = NodeId.NewId();
         _topology = new Topology(Id);
         _sendSlots = new SemaphoreSlim(options.MaxPendingSends, options.MaxPendingSends);
-        _metricTags = [new(AtaraxiaMetrics.NetworkTag, options.Name)];
+        _networkTag = new(AtaraxiaMetrics.NetworkTag, options.Name);
         _incoming = Channel.CreateBounded<Message>(
             new BoundedChannelOptions(options.IncomingMessageCapacity)
             {
@@ -641,7 +641,8 @@ public sealed class Network : IAsyncDisposable
         PeerSessionOptions options = configure is null ? _sessionOptions : configure(_sessionOptions);
         return new PeerSession(connection, role, Id, options, security, name)
         {
-            MetricTags = [_metricTags[0], new(AtaraxiaMetrics.TransportTag, transport)],
+            // Built once per connection, so that counting its messages allocates nothing.
+            MetricTags = [_networkTag, new(AtaraxiaMetrics.TransportTag, transport)],
         };
     }
 
