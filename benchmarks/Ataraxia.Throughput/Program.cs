@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Ataraxia.Throughput;
 
-// Usage: dotnet run -c Release --project benchmarks/Ataraxia.Throughput -- [scenario ...] [--quick] [--duration S] [--window N] [--only id,id] [--alloc] [--no-save]
+// Usage: dotnet run -c Release --project benchmarks/Ataraxia.Throughput -- [scenario ...] [--quick] [--duration S] [--window N] [--only id,id] [--alloc] [--metrics] [--no-save]
 // Scenarios: all (default), raw, tcp, rpc, js, mesh. Every selected row is measured in this one run, so the ratios
 // compare numbers taken on the same machine at the same time.
 if (args is ["--idle-clients", string count, string port, string security])
@@ -17,6 +17,7 @@ var selected = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 bool quick = false;
 bool save = true;
 AllocationSampler? sampler = null;
+MeterSink? meter = null;
 double? duration = null;
 int window = 1024;
 var only = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
@@ -29,6 +30,9 @@ for (int i = 0; i < args.Length; i++)
             break;
         case "--alloc":
             sampler = new AllocationSampler();
+            break;
+        case "--metrics":
+            meter ??= new MeterSink();
             break;
         case "--quick":
             quick = true;
@@ -48,7 +52,7 @@ for (int i = 0; i < args.Length; i++)
         default:
             if (!known.Contains(args[i], StringComparer.OrdinalIgnoreCase))
             {
-                Console.Error.WriteLine($"Unknown argument {args[i]}; scenarios: all, {string.Join(", ", known)}; options: --quick, --duration S, --window N, --only id[,id], --alloc, --no-save.");
+                Console.Error.WriteLine($"Unknown argument {args[i]}; scenarios: all, {string.Join(", ", known)}; options: --quick, --duration S, --window N, --only id[,id], --alloc, --metrics, --no-save.");
                 return 2;
             }
 
@@ -100,6 +104,12 @@ if (selected.Contains("js"))
 if (selected.Contains("mesh"))
 {
     await MeshRows.RunAsync(context);
+}
+
+if (meter is not null)
+{
+    Console.Error.WriteLine($"Ataraxia meter totals: {meter.Summary()}");
+    meter.Dispose();
 }
 
 report.ComputeRatios();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Ataraxia.Cbor;
 using Ataraxia.Internal;
@@ -24,6 +25,12 @@ namespace Ataraxia;
 /// </remarks>
 public sealed class Network : IAsyncDisposable
 {
+    /// <summary>
+    /// The name of the <see cref="System.Diagnostics.Metrics.Meter"/> of every network (message, byte, peer, node, latency
+    /// and authentication instruments), for <c>dotnet-counters monitor --counters Ataraxia</c> or OpenTelemetry's <c>AddMeter</c>.
+    /// </summary>
+    public const string MeterName = "Ataraxia";
+
     private readonly NetworkOptions _options;
     private readonly PeerSessionOptions _sessionOptions;
     private readonly ILogger _logger;
@@ -39,6 +46,7 @@ public sealed class Network : IAsyncDisposable
     private readonly List<Task> _pumps = [];
     private readonly List<(ITransport Transport, Host Host)> _transports = [];
     private readonly Action<ulong, PendingSend> _releaseSlot;
+    private readonly KeyValuePair<string, object?> _networkTag;
     private ProtocolHandler[] _protocolHandlers = [];
     private volatile Dictionary<NodeId, PeerConnection> _routes = [];
     private volatile bool _routesDirty;
@@ -69,11 +77,14 @@ public sealed class Network : IAsyncDisposable
         Id = NodeId.NewId();
         _topology = new Topology(Id);
         _sendSlots = new SemaphoreSlim(options.MaxPendingSends, options.MaxPendingSends);
-        _incoming = Channel.CreateBounded<Message>(new BoundedChannelOptions(options.IncomingMessageCapacity)
-        {
-            FullMode = options.IncomingMessageFullMode,
-            SingleWriter = false,
-        });
+        _networkTag = new(AtaraxiaMetrics.NetworkTag, options.Name);
+        _incoming = Channel.CreateBounded<Message>(
+            new BoundedChannelOptions(options.IncomingMessageCapacity)
+            {
+                FullMode = options.IncomingMessageFullMode,
+                SingleWriter = false,
+            },
+            _ => CountDropped("queue_full"));
         foreach (ITransport transport in options.Transports)
         {
             _transports.Add((transport, new Host(this, transport)));
@@ -157,6 +168,7 @@ public sealed class Network : IAsyncDisposable
         }
 
         Groups.Start();
+        AtaraxiaMetrics.Track(this);
         foreach ((ITransport transport, Host host) in Snapshot())
         {
             await transport.StartAsync(host, cancellationToken).ConfigureAwait(false);
@@ -176,6 +188,7 @@ public sealed class Network : IAsyncDisposable
         }
 
         Groups.Stop();
+        AtaraxiaMetrics.Untrack(this);
         foreach ((ITransport transport, _) in Snapshot())
         {
             try
@@ -214,7 +227,7 @@ public sealed class Network : IAsyncDisposable
 
         foreach (KeyValuePair<ulong, PendingSend> pending in _pending)
         {
-            pending.Value.TryComplete(pending.Key, new MessageDeliveryException(pending.Value.Target, MessageDeliveryFailure.ConnectionClosed));
+            Fail(pending.Key, pending.Value, MessageDeliveryFailure.ConnectionClosed);
         }
 
         _incoming.Writer.TryComplete();
@@ -481,6 +494,7 @@ public sealed class Network : IAsyncDisposable
         if (hop is null)
         {
             _sendSlots.Release();
+            CountFailure(MessageDeliveryFailure.NoRoute);
             return ValueTask.FromException(new MessageDeliveryException(target, MessageDeliveryFailure.NoRoute));
         }
 
@@ -492,14 +506,18 @@ public sealed class Network : IAsyncDisposable
         var data = new PeerData(target, type, payload, [new PeerPathEntry(Id, messageId)]);
         try
         {
-            if (!hop.Session.TrySend(data))
+            if (hop.Session.TrySend(data))
+            {
+                CountSent(hop, payload.Length);
+            }
+            else
             {
                 _ = QueueWhenRoomAsync(hop, data, pending, messageId, cancellationToken);
             }
         }
         catch (PeerSessionClosedException ex)
         {
-            pending.TryComplete(messageId, new MessageDeliveryException($"The connection to the next hop towards {target} closed.", ex));
+            Fail(messageId, pending, MessageDeliveryFailure.ConnectionClosed, new MessageDeliveryException($"The connection to the next hop towards {target} closed.", ex));
         }
         catch (Exception ex)
         {
@@ -511,19 +529,100 @@ public sealed class Network : IAsyncDisposable
     }
 
     // The next hop's queue is full: wait for room without blocking the caller's thread; the send stays pending.
-    private static async Task QueueWhenRoomAsync(PeerConnection hop, PeerData data, PendingSend pending, ulong messageId, CancellationToken cancellationToken)
+    private async Task QueueWhenRoomAsync(PeerConnection hop, PeerData data, PendingSend pending, ulong messageId, CancellationToken cancellationToken)
     {
         try
         {
             await hop.Session.SendAsync(data, cancellationToken).ConfigureAwait(false);
+            CountSent(hop, data.Data.Length);
         }
         catch (PeerSessionClosedException ex)
         {
-            pending.TryComplete(messageId, new MessageDeliveryException($"The connection to the next hop towards {data.Target} closed.", ex));
+            Fail(messageId, pending, MessageDeliveryFailure.ConnectionClosed, new MessageDeliveryException($"The connection to the next hop towards {data.Target} closed.", ex));
         }
         catch (OperationCanceledException ex)
         {
             pending.TryComplete(messageId, ex);
+        }
+    }
+
+    // Metrics of the send path: tags are precomputed (per connection, per network), so counting allocates nothing,
+    // and nothing is recorded unless a listener enabled the instrument.
+    private static void CountSent(PeerConnection hop, int bytes)
+    {
+        if (AtaraxiaMetrics.MessagesSent.Enabled)
+        {
+            AtaraxiaMetrics.MessagesSent.Add(1, hop.Session.MetricTags);
+        }
+
+        if (AtaraxiaMetrics.BytesSent.Enabled)
+        {
+            AtaraxiaMetrics.BytesSent.Add(bytes, hop.Session.MetricTags);
+        }
+    }
+
+    private void Fail(ulong id, PendingSend pending, MessageDeliveryFailure failure, MessageDeliveryException? error = null)
+    {
+        if (pending.TryComplete(id, error ?? new MessageDeliveryException(pending.Target, failure)))
+        {
+            CountFailure(failure);
+        }
+    }
+
+    private void CountFailure(MessageDeliveryFailure failure)
+    {
+        if (AtaraxiaMetrics.MessagesFailed.Enabled)
+        {
+            AtaraxiaMetrics.MessagesFailed.Add(1, AtaraxiaMetrics.FailureTags(Name, failure switch
+            {
+                MessageDeliveryFailure.NoRoute => "no_route",
+                MessageDeliveryFailure.Rejected => "rejected",
+                MessageDeliveryFailure.Timeout => "timeout",
+                _ => "connection_closed",
+            }));
+        }
+    }
+
+    private void CountRejected(string reason)
+    {
+        if (AtaraxiaMetrics.MessagesRejected.Enabled)
+        {
+            AtaraxiaMetrics.MessagesRejected.Add(1, AtaraxiaMetrics.FailureTags(Name, reason));
+        }
+    }
+
+    private void CountDropped(string reason)
+    {
+        if (AtaraxiaMetrics.MessagesDropped.Enabled)
+        {
+            AtaraxiaMetrics.MessagesDropped.Add(1, AtaraxiaMetrics.FailureTags(Name, reason));
+        }
+    }
+
+    /// <summary>Adds the peer connections of this network, by transport, to <paramref name="counts"/> (for <c>ataraxia.peer.count</c>).</summary>
+    internal void CountPeers(Dictionary<(string Network, string Transport), long> counts)
+    {
+        lock (_gate)
+        {
+            // Transports without connections report 0 rather than nothing, so a count that dropped to 0 is seen.
+            foreach ((ITransport transport, _) in _transports)
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(counts, (Name, transport.Name), out _);
+            }
+
+            foreach (PeerConnection connection in _topology.Connections)
+            {
+                CollectionsMarshal.GetValueRefOrAddDefault(counts, (Name, connection.Owner?.Name ?? connection.Transport), out _)++;
+            }
+        }
+    }
+
+    /// <summary>Gets the number of reachable nodes (for <c>ataraxia.node.count</c>).</summary>
+    internal int CountNodes()
+    {
+        lock (_gate)
+        {
+            return _available.Count;
         }
     }
 
@@ -537,10 +636,14 @@ public sealed class Network : IAsyncDisposable
 
     private ulong NextMessageId() => (ulong)Interlocked.Increment(ref _nextMessageId);
 
-    private PeerSession CreateSession(IDuplexPipe connection, PeerRole role, PeerChannelSecurity? security, string? name, Func<PeerSessionOptions, PeerSessionOptions>? configure)
+    private PeerSession CreateSession(IDuplexPipe connection, PeerRole role, PeerChannelSecurity? security, string? name, Func<PeerSessionOptions, PeerSessionOptions>? configure, string transport)
     {
         PeerSessionOptions options = configure is null ? _sessionOptions : configure(_sessionOptions);
-        return new PeerSession(connection, role, Id, options, security, name);
+        return new PeerSession(connection, role, Id, options, security, name)
+        {
+            // Built once per connection, so that counting its messages allocates nothing.
+            MetricTags = [_networkTag, new(AtaraxiaMetrics.TransportTag, transport)],
+        };
     }
 
     private (ITransport Transport, Host Host)[] Snapshot()
@@ -666,7 +769,7 @@ public sealed class Network : IAsyncDisposable
             {
                 if (pending.Value.Hop == connection)
                 {
-                    pending.Value.TryComplete(pending.Key, new MessageDeliveryException(pending.Value.Target, MessageDeliveryFailure.ConnectionClosed));
+                    Fail(pending.Key, pending.Value, MessageDeliveryFailure.ConnectionClosed);
                 }
             }
 
@@ -731,32 +834,44 @@ public sealed class Network : IAsyncDisposable
         if (data.Target == Id)
         {
             connection.Post(new PeerDataResult(PeerMessageType.DataAck, previous.Id));
+            if (AtaraxiaMetrics.MessagesReceived.Enabled)
+            {
+                AtaraxiaMetrics.MessagesReceived.Add(1, connection.Session.MetricTags);
+            }
+
+            if (AtaraxiaMetrics.BytesReceived.Enabled)
+            {
+                AtaraxiaMetrics.BytesReceived.Add(data.Data.Length, connection.Session.MetricTags);
+            }
+
             await DeliverAsync(data.Path[0].Node, data.DataType, data.Data).ConfigureAwait(false);
             return;
         }
 
         string? why = null;
+        string? errorType = null;
         PeerConnection? hop = null;
         if (_options.Endpoint)
         {
-            why = "this node is an endpoint";
+            (why, errorType) = ("this node is an endpoint", "endpoint");
         }
         else if (data.Path.Count >= _options.MaxPathLength)
         {
-            why = "path too long";
+            (why, errorType) = ("path too long", "path_too_long");
         }
         else if (!CurrentRoutes().TryGetValue(data.Target, out hop))
         {
-            why = "no route";
+            (why, errorType) = ("no route", "no_route");
         }
         else if (PathContains(data.Path, hop.RemoteId) || PathContains(data.Path, Id))
         {
-            why = "loop";
+            (why, errorType) = ("loop", "loop");
         }
 
         if (why is not null || hop is null)
         {
             Log.DataRejected(_logger, data.Target, connection.RemoteId, why ?? "no route");
+            CountRejected(errorType ?? "no_route");
             connection.Post(new PeerDataResult(PeerMessageType.DataReject, previous.Id));
             return;
         }
@@ -773,17 +888,31 @@ public sealed class Network : IAsyncDisposable
         var forwarded = new PeerData(data.Target, data.DataType, data.Data, path);
         try
         {
-            if (!hop.Session.TrySend(forwarded))
+            if (hop.Session.TrySend(forwarded))
+            {
+                if (AtaraxiaMetrics.MessagesForwarded.Enabled)
+                {
+                    AtaraxiaMetrics.MessagesForwarded.Add(1, hop.Session.MetricTags);
+                }
+
+                if (AtaraxiaMetrics.BytesForwarded.Enabled)
+                {
+                    AtaraxiaMetrics.BytesForwarded.Add(data.Data.Length, hop.Session.MetricTags);
+                }
+            }
+            else
             {
                 // The next hop is congested: refuse rather than let one slow link stall this connection.
                 _forwards.TryRemove(forwardId, out _);
                 Log.DataRejected(_logger, data.Target, connection.RemoteId, "next hop congested");
+                CountRejected("congested");
                 connection.Post(new PeerDataResult(PeerMessageType.DataReject, previous.Id));
             }
         }
         catch (PeerSessionClosedException)
         {
             _forwards.TryRemove(forwardId, out _);
+            CountRejected("connection_closed");
             connection.Post(new PeerDataResult(PeerMessageType.DataReject, previous.Id));
         }
     }
@@ -795,9 +924,15 @@ public sealed class Network : IAsyncDisposable
             NodeId target = pending.Target;
             if (pending.TryClaim(result.Id))
             {
-                connection.AddCompletion(
-                    pending,
-                    result.Type == PeerMessageType.DataAck ? null : new MessageDeliveryException(target, MessageDeliveryFailure.Rejected));
+                if (result.Type == PeerMessageType.DataAck)
+                {
+                    connection.AddCompletion(pending, null);
+                }
+                else
+                {
+                    CountFailure(MessageDeliveryFailure.Rejected);
+                    connection.AddCompletion(pending, new MessageDeliveryException(target, MessageDeliveryFailure.Rejected));
+                }
             }
         }
         else if (_forwards.TryRemove(result.Id, out Forward? forward))
@@ -822,12 +957,14 @@ public sealed class Network : IAsyncDisposable
         if (node is null)
         {
             Log.MessageDropped(_logger, type, source, "the source is not reachable");
+            CountDropped("unreachable_source");
             return;
         }
 
         if (!IsSingleItem(payload.Span))
         {
             Log.MessageDropped(_logger, type, source, "the payload is not exactly one CBOR item");
+            CountDropped("malformed_payload");
             return;
         }
 
@@ -849,6 +986,7 @@ public sealed class Network : IAsyncDisposable
                 catch (Exception ex)
                 {
                     Log.ProtocolHandlerFailed(_logger, type, source, ex);
+                    CountDropped("handler_failed");
                 }
 
                 return;
@@ -1052,7 +1190,7 @@ public sealed class Network : IAsyncDisposable
         {
             if (_time.GetElapsedTime(pending.Value.SentAt) >= _options.AckTimeout)
             {
-                pending.Value.TryComplete(pending.Key, new MessageDeliveryException(pending.Value.Target, MessageDeliveryFailure.Timeout));
+                Fail(pending.Key, pending.Value, MessageDeliveryFailure.Timeout);
             }
         }
 
@@ -1113,7 +1251,7 @@ public sealed class Network : IAsyncDisposable
         public PeerSessionOptions SessionOptions => network._sessionOptions;
 
         public PeerSession CreateSession(IDuplexPipe connection, PeerRole role, PeerChannelSecurity? security = null, string? connectionName = null, Func<PeerSessionOptions, PeerSessionOptions>? configure = null) =>
-            network.CreateSession(connection, role, security, connectionName, configure);
+            network.CreateSession(connection, role, security, connectionName, configure, transport.Name);
 
         public Task<NodeId> AttachAsync(PeerSession session, CancellationToken cancellationToken = default) =>
             network.AttachAsync(session, session.ConnectionName, transport, cancellationToken);

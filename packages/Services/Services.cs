@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using Ataraxia.Cbor;
@@ -26,6 +27,13 @@ public sealed class Services : IAsyncDisposable
 {
     /// <summary>The group every node with services joins (as JavaScript's services do).</summary>
     public const string GroupName = "services";
+
+    /// <summary>
+    /// The name of the <see cref="ActivitySource"/> of service calls: an activity of kind client for each call this node
+    /// sends to a provider, one of kind server for each call it runs for another node. For OpenTelemetry's <c>AddSource</c>.
+    /// </summary>
+    /// <remarks>Trace context does not travel with a call (the wire format has no field for it): the two activities of a call are not linked.</remarks>
+    public const string ActivitySourceName = "Ataraxia.Services";
 
     private readonly Network _network;
     private readonly ServicesOptions _options;
@@ -243,7 +251,27 @@ public sealed class Services : IAsyncDisposable
     }
 
     /// <summary>Calls a method on one provider and returns the raw result.</summary>
-    internal async Task<CborValue> InvokeAsync(ServiceProvider provider, string service, string method, CborArray arguments, CancellationToken cancellationToken)
+    internal Task<CborValue> InvokeAsync(ServiceProvider provider, string service, string method, CborArray arguments, CancellationToken cancellationToken) =>
+        ServicesTelemetry.Source.HasListeners()
+            ? InvokeTracedAsync(provider, service, method, arguments, cancellationToken)
+            : InvokeCoreAsync(provider, service, method, arguments, null, cancellationToken);
+
+    // The activity starts inside an async method, so that Activity.Current returns to the caller's own once the call ends.
+    private async Task<CborValue> InvokeTracedAsync(ServiceProvider provider, string service, string method, CborArray arguments, CancellationToken cancellationToken)
+    {
+        using Activity? activity = ServicesTelemetry.StartClient(_network, provider.Node, service, method);
+        try
+        {
+            return await InvokeCoreAsync(provider, service, method, arguments, activity, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            ServicesTelemetry.SetError(activity, ex);
+            throw;
+        }
+    }
+
+    private async Task<CborValue> InvokeCoreAsync(ServiceProvider provider, string service, string method, CborArray arguments, Activity? activity, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _state) == 2)
         {
@@ -258,6 +286,7 @@ public sealed class Services : IAsyncDisposable
         await _callSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
 
         long id = Interlocked.Increment(ref _nextCallId);
+        activity?.SetTag(ServicesTelemetry.CallIdTag, id);
         var call = new PendingCall(id, provider.Node, service, method, _time.GetTimestamp() + (long)(_options.CallTimeout.TotalSeconds * _time.TimestampFrequency));
         _pending[id] = call;
         try
@@ -741,13 +770,16 @@ public sealed class Services : IAsyncDisposable
 
     private async Task RunInvocationAsync(Invocation invocation)
     {
+        using Activity? activity = ServicesTelemetry.StartServer(_network, invocation.Caller, invocation.Id, invocation.Service, invocation.Method);
         CborMap reply;
         try
         {
             LocalService? local = FindLocal(invocation.Service);
             if (local is null)
             {
-                reply = ServiceMessages.InvokeErrorPayload(invocation.Id, $"Service with id `{invocation.Service}` is not available", null);
+                string error = $"Service with id `{invocation.Service}` is not available";
+                ServicesTelemetry.SetError(activity, nameof(ServiceCallFailure.NotAvailable), error);
+                reply = ServiceMessages.InvokeErrorPayload(invocation.Id, error, null);
             }
             else
             {
@@ -758,6 +790,7 @@ public sealed class Services : IAsyncDisposable
         catch (Exception ex)
         {
             ServicesLog.InvocationFailed(_logger, invocation.Id, invocation.Service, invocation.Method, invocation.Caller, ex.Message);
+            ServicesTelemetry.SetError(activity, ex);
             reply = ServiceMessages.InvokeErrorPayload(invocation.Id, ErrorMessage(ex, invocation.Service, invocation.Method), ex.GetType().FullName);
         }
         finally

@@ -139,6 +139,12 @@ public sealed class PeerSession : IAsyncDisposable
     /// <summary>Gets the mean round-trip time of the last six samples in whole milliseconds (0 before the first sample).</summary>
     public int Latency => _latency.Latency;
 
+    /// <summary>
+    /// Gets the tags of this connection's measurements (network and transport), set by the network that created the
+    /// session; none for a session used on its own.
+    /// </summary>
+    internal KeyValuePair<string, object?>[] MetricTags { get; init; } = [];
+
     /// <summary>Gets the number of PINGs received while active (for diagnostics and tests).</summary>
     internal long PingsReceived => Interlocked.Read(ref _pingsReceived);
 
@@ -479,7 +485,12 @@ public sealed class PeerSession : IAsyncDisposable
                 long sentAt = Interlocked.Exchange(ref _pingSentAt, -1);
                 if (sentAt >= 0)
                 {
-                    _latency.Add(_time.GetElapsedTime(sentAt));
+                    TimeSpan roundTrip = _time.GetElapsedTime(sentAt);
+                    _latency.Add(roundTrip);
+                    if (AtaraxiaMetrics.PeerLatency.Enabled)
+                    {
+                        AtaraxiaMetrics.PeerLatency.Record(roundTrip.TotalMilliseconds, MetricTags);
+                    }
                 }
 
                 return true;
@@ -801,6 +812,11 @@ public sealed class PeerSession : IAsyncDisposable
         }
 
         Volatile.Write(ref _closeError, error);
+        if (reason == PeerDisconnectReason.AuthenticationFailed && AtaraxiaMetrics.AuthenticationFailures.Enabled)
+        {
+            AtaraxiaMetrics.AuthenticationFailures.Add(1, MetricTags);
+        }
+
         DisposeTimers();
         _active.TrySetException(new PeerSessionClosedException(reason, error));
         _ = _active.Task.Exception; // observed: a session that never became active is not an unobserved fault
