@@ -695,30 +695,21 @@ public sealed class Services : IAsyncDisposable
         ServicesLog.RemoteList(_logger, source, services.Count, version);
     }
 
-    private void OnAvailable(NodeId source, long version, ServiceDefinition definition)
-    {
-        bool gap;
-        lock (_gate)
+    private void OnAvailable(NodeId source, long version, ServiceDefinition definition) =>
+        ApplyRemoteChange(source, version, definition.Id, "available", remote =>
         {
-            RemoteServices remote = GetRemote(source);
-            gap = version != remote.Version + 1;
-            if (!gap)
-            {
-                remote.Version = version;
-            }
-
             remote.Services[definition.Id] = definition;
-            UpdateProviders(definition.Id);
-        }
+            return true;
+        });
 
-        ServicesLog.RemoteChange(_logger, definition.Id, source, "available");
-        if (gap)
-        {
-            RequestList(source);
-        }
-    }
+    private void OnUnavailable(NodeId source, long version, string id) =>
+        ApplyRemoteChange(source, version, id, "unavailable", remote => remote.Services.Remove(id));
 
-    private void OnUnavailable(NodeId source, long version, string id)
+    /// <summary>
+    /// Applies one change a node announced. A version that is not exactly the next one means a change was missed, so the
+    /// whole list is asked for as well (WIRE.md §13).
+    /// </summary>
+    private void ApplyRemoteChange(NodeId source, long version, string id, string change, Func<RemoteServices, bool> apply)
     {
         bool gap;
         lock (_gate)
@@ -730,13 +721,13 @@ public sealed class Services : IAsyncDisposable
                 remote.Version = version;
             }
 
-            if (remote.Services.Remove(id))
+            if (apply(remote))
             {
                 UpdateProviders(id);
             }
         }
 
-        ServicesLog.RemoteChange(_logger, id, source, "unavailable");
+        ServicesLog.RemoteChange(_logger, id, source, change);
         if (gap)
         {
             RequestList(source);

@@ -18,18 +18,7 @@ namespace Ataraxia.Local.TestHost;
 /// </remarks>
 internal static class Program
 {
-    public static async Task<int> Main(string[] args)
-    {
-        try
-        {
-            return await RunAsync(args);
-        }
-        catch (Exception ex)
-        {
-            Output.Write(new JsonObject { ["event"] = "fatal", ["error"] = ex.ToString() });
-            return 1;
-        }
-    }
+    public static Task<int> Main(string[] args) => Output.RunAsync(() => RunAsync(args));
 
     private static async Task<int> RunAsync(string[] args)
     {

@@ -3,12 +3,26 @@ using Microsoft.Extensions.Logging;
 
 namespace Ataraxia.Testing.Hosts;
 
-// Shared by the child-process test hosts (tests/Ataraxia.Tcp.NodeRunner, tests/Ataraxia.Local.TestHost), which link
+// Shared by the child-process test hosts (tests/Ataraxia.Tcp.NodeRunner, Ataraxia.Local.TestHost, Ataraxia.Services.TestHost), which link
 // this file: they speak JSON lines on stdout and report logged warnings and errors as events.
 
 internal static class Output
 {
     private static readonly Lock Gate = new();
+
+    /// <summary>Runs a host's body; an exception it throws becomes a <c>fatal</c> event and exit code 1.</summary>
+    public static async Task<int> RunAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (Exception ex)
+        {
+            Write(new JsonObject { ["event"] = "fatal", ["error"] = ex.ToString() });
+            return 1;
+        }
+    }
 
     public static void Write(JsonObject e)
     {
