@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Ataraxia.Cbor;
+using Ataraxia.Transport;
 
 namespace Ataraxia.MeshDemo;
 
@@ -57,7 +58,18 @@ internal sealed class DemoNode : IAsyncDisposable
         await Task.WhenAll(Crashable.Select(t => t.CrashAsync(cancellationToken)));
     }
 
-    public ValueTask DisposeAsync() => Network.DisposeAsync();
+    /// <summary>Leaves the mesh, then disposes the transports (the TCP transport's certificates, for example).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Network.DisposeAsync();
+        foreach (ITransport transport in Network.Options.Transports)
+        {
+            if ((transport is CrashableTransport crashable ? crashable.Inner : transport) is IAsyncDisposable disposable)
+            {
+                await disposable.DisposeAsync();
+            }
+        }
+    }
 
     private static TaskCompletionSource<Message> NewHello() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -70,7 +82,7 @@ internal sealed class DemoNode : IAsyncDisposable
             case "demo:ping":
                 _ = AnswerAsync(message);
                 break;
-            case "demo:pong" when _pongs.TryGetValue((long)message.Data.AsMap()["id"].AsInt64(), out TaskCompletionSource? pong):
+            case "demo:pong" when _pongs.TryGetValue(message.Data.AsMap()["id"].AsInt64(), out TaskCompletionSource? pong):
                 pong.TrySetResult();
                 break;
             case "demo:hello":

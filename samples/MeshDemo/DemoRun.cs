@@ -165,8 +165,7 @@ internal sealed class DemoRun(bool verbose)
         });
         IGreeter proxy = greeter.As<IGreeter>();
 
-        Node eveFromAda = ada.Network.Nodes.Single(n => n.Id == eve.Network.Id);
-        await SendAndCallAsync(ada, eve, eveFromAda, proxy, "before");
+        await SendAndCallAsync(ada, eve, proxy, "before");
 
         // Crash the router on ada's path to eve.
         NodeRoute route = ada.Network.GetRoute(eve.Network.Id) ?? throw new StepFailedException("ada has no route to eve.");
@@ -195,7 +194,7 @@ internal sealed class DemoRun(bool verbose)
         _timings.Add(($"re-routed around {victim.Name} (crash to new route)", Stopwatch.GetElapsedTime(crashStart)));
         await PrintTopologyAsync();
 
-        await SendAndCallAsync(ada, eve, eveFromAda, proxy, $"after, through {survivor.Name}");
+        await SendAndCallAsync(ada, eve, proxy, $"after, through {survivor.Name}");
 
         Console.WriteLine();
         Console.WriteLine("Summary");
@@ -207,8 +206,14 @@ internal sealed class DemoRun(bool verbose)
         Console.WriteLine($"  {"total run time",-52} {Format(Stopwatch.GetElapsedTime(_start)),10}");
     }
 
-    private async Task SendAndCallAsync(DemoNode ada, DemoNode eve, Node eveFromAda, IGreeter proxy, string when)
+    private async Task SendAndCallAsync(DemoNode ada, DemoNode eve, IGreeter proxy, string when)
     {
+        // A Node object lasts one period of availability: look eve up now rather than keep the one from before.
+        if (!ada.Network.TryGetNode(eve.Network.Id, out Node? eveFromAda))
+        {
+            throw new StepFailedException("ada does not see eve.");
+        }
+
         string path = PathText(ada.Network.GetRoute(eve.Network.Id));
         TaskCompletionSource<Message> hello = eve.ExpectHello();
         TimeSpan sent = await StepAsync($"ada sends a message to eve ({path})", async ct =>
