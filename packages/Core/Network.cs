@@ -134,6 +134,27 @@ public sealed class Network : IAsyncDisposable
 
     internal ILoggerFactory LoggerFactory => _options.LoggerFactory;
 
+    /// <summary>Gets the route messages to a node take from here: the next hop, the transport it is reached over and the whole path.</summary>
+    /// <param name="id">The node id.</param>
+    /// <returns>The route, or <see langword="null"/> when the node is not reachable (or is the local node).</returns>
+    public NodeRoute? GetRoute(NodeId id)
+    {
+        lock (_gate)
+        {
+            if (_routesDirty && IsJoined)
+            {
+                UpdateRoutes();
+            }
+
+            if (!_routes.TryGetValue(id, out PeerConnection? hop))
+            {
+                return null;
+            }
+
+            return new NodeRoute(_topology.PathTo(id, hop), hop.Owner?.Name ?? hop.Transport);
+        }
+    }
+
     /// <summary>Gets a reachable node by id.</summary>
     /// <param name="id">The node id.</param>
     /// <param name="node">The node, when reachable.</param>

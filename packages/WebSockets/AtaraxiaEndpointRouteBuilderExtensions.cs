@@ -18,7 +18,9 @@ public static class AtaraxiaEndpointRouteBuilderExtensions
     /// <param name="pattern">The route, for example <c>/mesh</c>.</param>
     /// <param name="configure">Adjusts what is accepted (origins, authorization hook, limits), for example <c>o =&gt; o with { AllowedOrigins = ["https://example.com"] }</c>.</param>
     /// <returns>The endpoint's convention builder, for example to add <c>RequireAuthorization()</c>.</returns>
-    /// <exception cref="InvalidOperationException"><c>AddAtaraxia</c> was not called.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// <c>AddAtaraxia</c> was not called, or the network it registered has no <see cref="WebSocketServerEndpoint"/> among its transports.
+    /// </exception>
     /// <remarks>WebSocket support (<c>UseWebSockets()</c>) is added for this endpoint; the application need not add it.</remarks>
     public static IEndpointConventionBuilder MapAtaraxiaWebSockets(
         this IEndpointRouteBuilder endpoints,
@@ -27,8 +29,12 @@ public static class AtaraxiaEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentException.ThrowIfNullOrEmpty(pattern);
+        // AddAtaraxia of this package registers the endpoint; with Ataraxia.Services' AddAtaraxia it is one of the network's transports.
         WebSocketServerEndpoint endpoint = endpoints.ServiceProvider.GetService<WebSocketServerEndpoint>()
-            ?? throw new InvalidOperationException("No Ataraxia network is registered: call builder.Services.AddAtaraxia(...) before MapAtaraxiaWebSockets.");
+            ?? endpoints.ServiceProvider.GetService<Network>()?.Transports.OfType<WebSocketServerEndpoint>().FirstOrDefault()
+            ?? throw new InvalidOperationException(
+                "No Ataraxia network with a WebSocket endpoint is registered: call builder.Services.AddAtaraxia(...) before MapAtaraxiaWebSockets "
+                + "(with Ataraxia.Services' AddAtaraxia, put a WebSocketServerEndpoint among the network's transports).");
         WebSocketEndpointOptions options = configure is null ? new WebSocketEndpointOptions() : configure(new WebSocketEndpointOptions());
         ArgumentNullException.ThrowIfNull(options, nameof(configure));
         options.Validate();

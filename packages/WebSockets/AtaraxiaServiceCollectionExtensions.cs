@@ -7,6 +7,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Ataraxia.WebSockets;
 
 /// <summary>Registers an Ataraxia network in an ASP.NET Core (or other generic host) application.</summary>
+/// <remarks>
+/// These methods register the network with a WebSocket endpoint and nothing else (no reflection, fit for trimming and
+/// native AOT). <c>Ataraxia.Services</c> has the general <c>AddAtaraxia(o =&gt; …)</c>, which registers the network and its
+/// <c>Services</c> and offers services from the container; put a <see cref="WebSocketServerEndpoint"/> among its transports
+/// and <see cref="AtaraxiaEndpointRouteBuilderExtensions.MapAtaraxiaWebSockets"/> finds it. An application uses one or the other.
+/// </remarks>
 public static class AtaraxiaServiceCollectionExtensions
 {
     /// <summary>

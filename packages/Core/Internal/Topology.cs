@@ -317,6 +317,32 @@ internal sealed class Topology(NodeId self)
         }
     }
 
+    /// <summary>
+    /// The path of the last route computation to a routed node: from the direct peer the route leaves through (the
+    /// owner of <paramref name="hop"/>) to <paramref name="target"/>.
+    /// </summary>
+    public NodeId[] PathTo(NodeId target, PeerConnection hop)
+    {
+        // Entries keep their predecessor from the last computation and are removed only by the next one, so the
+        // chain back from the target reaches the first direct peer on it, whose connection is the hop (§9.5).
+        var path = new List<NodeId>();
+        _nodes.TryGetValue(target, out Entry? entry);
+        while (entry is not null && path.Count <= _nodes.Count)
+        {
+            path.Add(entry.Id);
+            if (entry.Id == hop.RemoteId)
+            {
+                path.Reverse();
+                return [.. path];
+            }
+
+            entry = entry.Previous;
+        }
+
+        // Not expected: say only what is certain.
+        return target == hop.RemoteId ? [target] : [hop.RemoteId, target];
+    }
+
     public NodeDetails OwnDetails()
     {
         var neighbours = new List<NodeNeighbour>();

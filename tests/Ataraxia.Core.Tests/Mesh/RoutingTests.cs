@@ -217,6 +217,33 @@ public sealed class RoutingTests
     }
 
     /// <summary>The chain of next hops from one node to another, as the nodes currently route (empty on a loop or gap).</summary>
+    [Fact]
+    public async Task GetRoute_gives_the_next_hop_the_transport_and_the_whole_path()
+    {
+        // A line 0-1-2-3, then a shortcut 0-3.
+        await using Testing.Mesh mesh = await Testing.Mesh.CreateAsync(4);
+        await mesh.LinkAllAsync([(0, 1), (1, 2), (2, 3)]);
+        await mesh.WaitForVisibilityAsync();
+
+        NodeRoute? route = mesh[0].GetRoute(mesh[3].Id);
+        Assert.NotNull(route);
+        Assert.Equal([mesh[1].Id, mesh[2].Id, mesh[3].Id], route.Path);
+        Assert.Equal(mesh[1].Id, route.NextHop);
+        Assert.Equal(mesh[3].Id, route.Target);
+        Assert.False(route.IsDirect);
+        Assert.Equal(mesh.Transports[0].Name, route.Transport);
+        Assert.True(mesh[0].GetRoute(mesh[1].Id)!.IsDirect);
+        Assert.Null(mesh[0].GetRoute(mesh[0].Id));
+
+        await mesh.LinkAsync(0, 3);
+        await TaskTimeoutExtensions.WaitUntilAsync(() => mesh[0].GetRoute(mesh[3].Id)?.IsDirect == true);
+        Assert.Equal([mesh[3].Id], mesh[0].GetRoute(mesh[3].Id)!.Path);
+
+        await mesh.CutAsync(0, 3);
+        await mesh.CutAsync(2, 3);
+        await TaskTimeoutExtensions.WaitUntilAsync(() => mesh[0].GetRoute(mesh[3].Id) is null);
+    }
+
     internal static List<int> RouteOf(Testing.Mesh mesh, int from, int to)
     {
         var route = new List<int> { from };
