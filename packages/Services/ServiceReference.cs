@@ -17,7 +17,7 @@ public sealed class ServiceReference
     private readonly Services _services;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, List<EventListener>> _listeners = new(StringComparer.Ordinal);
-    private ServiceProvider[] _providers = [];
+    private ServiceInstance[] _providers = [];
     private TaskCompletionSource? _availableSignal;
     private uint _next;
 
@@ -40,10 +40,10 @@ public sealed class ServiceReference
     public bool IsAvailable => Volatile.Read(ref _providers).Length > 0;
 
     /// <summary>Gets the nodes that offer the service, ordered by node id.</summary>
-    public IReadOnlyList<ServiceProvider> Providers => Volatile.Read(ref _providers);
+    public IReadOnlyList<ServiceInstance> Providers => Volatile.Read(ref _providers);
 
     /// <summary>Gets the definition of the first provider, or <see langword="null"/> when none offers the service.</summary>
-    public ServiceDefinition? Definition => Volatile.Read(ref _providers) is [ServiceProvider first, ..] ? first.Definition : null;
+    public ServiceDefinition? Definition => Volatile.Read(ref _providers) is [ServiceInstance first, ..] ? first.Definition : null;
 
     internal NodeId LastRemoved { get; private set; }
 
@@ -131,12 +131,12 @@ public sealed class ServiceReference
         ArgumentNullException.ThrowIfNull(arguments);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
         CborArray values = MapArguments(method, arguments, null);
-        ServiceProvider[] providers = Volatile.Read(ref _providers);
+        ServiceInstance[] providers = Volatile.Read(ref _providers);
         var replies = new List<ServiceReply<T>>(providers.Length);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        var calls = new Dictionary<Task, ServiceProvider>(providers.Length);
-        foreach (ServiceProvider provider in providers)
+        var calls = new Dictionary<Task, ServiceInstance>(providers.Length);
+        foreach (ServiceInstance provider in providers)
         {
             calls.Add(CallOneAsync<T>(provider, method, values, deadline.Token), provider);
         }
@@ -144,7 +144,7 @@ public sealed class ServiceReference
         while (calls.Count > 0)
         {
             Task done = await Task.WhenAny(calls.Keys).ConfigureAwait(false);
-            ServiceProvider provider = calls[done];
+            ServiceInstance provider = calls[done];
             calls.Remove(done);
             if (done is Task<T?> { IsCompletedSuccessfully: true } success)
             {
@@ -221,7 +221,7 @@ public sealed class ServiceReference
 
     internal async Task<CborValue> InvokeAsync(string method, CborArray arguments, CancellationToken cancellationToken)
     {
-        ServiceProvider[] providers = Volatile.Read(ref _providers);
+        ServiceInstance[] providers = Volatile.Read(ref _providers);
         if (providers.Length == 0)
         {
             throw new ServiceCallException(ServiceCallFailure.NotAvailable, Id, method, null, $"Service with id `{Id}` is not available");
@@ -231,7 +231,7 @@ public sealed class ServiceReference
         uint start = Interlocked.Increment(ref _next) - 1;
         for (int attempt = 0; ; attempt++)
         {
-            ServiceProvider provider = providers[(int)((start + (uint)attempt) % (uint)providers.Length)];
+            ServiceInstance provider = providers[(int)((start + (uint)attempt) % (uint)providers.Length)];
             try
             {
                 return await _services.InvokeAsync(provider, Id, method, arguments, cancellationToken).ConfigureAwait(false);
@@ -293,7 +293,7 @@ public sealed class ServiceReference
         ArgumentException.ThrowIfNullOrEmpty(eventName);
         var listener = new EventListener(this, eventName, callback, key);
         bool first;
-        ServiceProvider[] providers;
+        ServiceInstance[] providers;
         lock (_lock)
         {
             if (!_listeners.TryGetValue(eventName, out List<EventListener>? list))
@@ -318,7 +318,7 @@ public sealed class ServiceReference
     internal void RemoveListener(EventListener listener)
     {
         bool last = false;
-        ServiceProvider[] providers;
+        ServiceInstance[] providers;
         lock (_lock)
         {
             if (_listeners.TryGetValue(listener.EventName, out List<EventListener>? list) && list.Remove(listener) && list.Count == 0)
@@ -352,9 +352,9 @@ public sealed class ServiceReference
     }
 
     /// <summary>Replaces the providers; call under the services' lock.</summary>
-    internal (bool WasAvailable, ServiceProvider[] Added) SetProviders(ServiceProvider[] providers)
+    internal (bool WasAvailable, ServiceInstance[] Added) SetProviders(ServiceInstance[] providers)
     {
-        ServiceProvider[] previous;
+        ServiceInstance[] previous;
         TaskCompletionSource? signal = null;
         lock (_lock)
         {
@@ -367,7 +367,7 @@ public sealed class ServiceReference
             }
         }
 
-        foreach (ServiceProvider old in previous)
+        foreach (ServiceInstance old in previous)
         {
             if (!providers.Any(p => p.Node == old.Node))
             {
@@ -380,7 +380,7 @@ public sealed class ServiceReference
     }
 
     /// <summary>Subscribes the new providers to the events that have local listeners.</summary>
-    internal void OnProvidersAdded(ServiceProvider[] added)
+    internal void OnProvidersAdded(ServiceInstance[] added)
     {
         string[] events;
         lock (_lock)
@@ -434,10 +434,10 @@ public sealed class ServiceReference
         }
     }
 
-    private Task<T?> CallOneAsync<T>(ServiceProvider provider, string method, CborArray arguments, CancellationToken cancellationToken) =>
+    private Task<T?> CallOneAsync<T>(ServiceInstance provider, string method, CborArray arguments, CancellationToken cancellationToken) =>
         CallOneCoreAsync<T>(provider, method, arguments, cancellationToken);
 
-    private async Task<T?> CallOneCoreAsync<T>(ServiceProvider provider, string method, CborArray arguments, CancellationToken cancellationToken)
+    private async Task<T?> CallOneCoreAsync<T>(ServiceInstance provider, string method, CborArray arguments, CancellationToken cancellationToken)
     {
         CborValue result = await _services.InvokeAsync(provider, Id, method, arguments, cancellationToken).ConfigureAwait(false);
         return MapResult<T>(method, result);

@@ -251,13 +251,13 @@ public sealed class Services : IAsyncDisposable
     }
 
     /// <summary>Calls a method on one provider and returns the raw result.</summary>
-    internal Task<CborValue> InvokeAsync(ServiceProvider provider, string service, string method, CborArray arguments, CancellationToken cancellationToken) =>
+    internal Task<CborValue> InvokeAsync(ServiceInstance provider, string service, string method, CborArray arguments, CancellationToken cancellationToken) =>
         ServicesTelemetry.Source.HasListeners()
             ? InvokeTracedAsync(provider, service, method, arguments, cancellationToken)
             : InvokeCoreAsync(provider, service, method, arguments, null, cancellationToken);
 
     // The activity starts inside an async method, so that Activity.Current returns to the caller's own once the call ends.
-    private async Task<CborValue> InvokeTracedAsync(ServiceProvider provider, string service, string method, CborArray arguments, CancellationToken cancellationToken)
+    private async Task<CborValue> InvokeTracedAsync(ServiceInstance provider, string service, string method, CborArray arguments, CancellationToken cancellationToken)
     {
         using Activity? activity = ServicesTelemetry.StartClient(_network, provider.Node, service, method);
         try
@@ -271,7 +271,7 @@ public sealed class Services : IAsyncDisposable
         }
     }
 
-    private async Task<CborValue> InvokeCoreAsync(ServiceProvider provider, string service, string method, CborArray arguments, Activity? activity, CancellationToken cancellationToken)
+    private async Task<CborValue> InvokeCoreAsync(ServiceInstance provider, string service, string method, CborArray arguments, Activity? activity, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _state) == 2)
         {
@@ -359,17 +359,17 @@ public sealed class Services : IAsyncDisposable
         }
     }
 
-    internal void Subscribe(ServiceReference reference, string eventName, IReadOnlyList<ServiceProvider> providers)
+    internal void Subscribe(ServiceReference reference, string eventName, IReadOnlyList<ServiceInstance> providers)
     {
-        foreach (ServiceProvider provider in providers)
+        foreach (ServiceInstance provider in providers)
         {
             SendSubscription(reference.Id, eventName, provider, subscribe: true);
         }
     }
 
-    internal void Unsubscribe(ServiceReference reference, string eventName, IReadOnlyList<ServiceProvider> providers)
+    internal void Unsubscribe(ServiceReference reference, string eventName, IReadOnlyList<ServiceInstance> providers)
     {
-        foreach (ServiceProvider provider in providers)
+        foreach (ServiceInstance provider in providers)
         {
             SendSubscription(reference.Id, eventName, provider, subscribe: false);
         }
@@ -486,23 +486,23 @@ public sealed class Services : IAsyncDisposable
     /// <summary>Recomputes the providers of a service id; call under <see cref="_gate"/>.</summary>
     private void UpdateProviders(string id)
     {
-        var providers = new List<ServiceProvider>();
+        var providers = new List<ServiceInstance>();
         if (_local.TryGetValue(id, out LocalService? local))
         {
-            providers.Add(new ServiceProvider(_network.Id, local.Definition, IsLocal: true));
+            providers.Add(new ServiceInstance(_network.Id, local.Definition, IsLocal: true));
         }
 
         foreach (RemoteServices remote in _remote.Values)
         {
             if (remote.Services.TryGetValue(id, out ServiceDefinition? definition))
             {
-                providers.Add(new ServiceProvider(remote.Node, definition, IsLocal: false));
+                providers.Add(new ServiceInstance(remote.Node, definition, IsLocal: false));
             }
         }
 
         providers.Sort(static (a, b) => a.Node.CompareTo(b.Node));
         ServiceReference reference = GetReference(id);
-        (bool wasAvailable, ServiceProvider[] added) = reference.SetProviders([.. providers]);
+        (bool wasAvailable, ServiceInstance[] added) = reference.SetProviders([.. providers]);
         bool isAvailable = providers.Count > 0;
         if (added.Length > 0)
         {
@@ -838,7 +838,7 @@ public sealed class Services : IAsyncDisposable
         }
     }
 
-    private void SendSubscription(string service, string eventName, ServiceProvider provider, bool subscribe)
+    private void SendSubscription(string service, string eventName, ServiceInstance provider, bool subscribe)
     {
         if (provider.IsLocal)
         {

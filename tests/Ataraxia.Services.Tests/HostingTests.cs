@@ -71,8 +71,7 @@ public sealed class HostingTests
             Endpoint = true,
         });
 
-        // Ataraxia.ServiceProvider (a node offering a service) shares the name of the container.
-        await using Microsoft.Extensions.DependencyInjection.ServiceProvider provider = services.BuildServiceProvider();
+        await using ServiceProvider provider = services.BuildServiceProvider();
         Network network = provider.GetRequiredService<Network>();
         Assert.Equal("factory", network.Name);
         Assert.True(network.Options.Endpoint);

@@ -4,7 +4,7 @@ namespace Ataraxia;
 /// <param name="Node">The node id.</param>
 /// <param name="Definition">What the node says the service offers.</param>
 /// <param name="IsLocal">Whether the service is registered on this node.</param>
-public sealed record ServiceProvider(NodeId Node, ServiceDefinition Definition, bool IsLocal);
+public sealed record ServiceInstance(NodeId Node, ServiceDefinition Definition, bool IsLocal);
 
 /// <summary>Data of <see cref="Services.ServiceAvailable"/>, <see cref="Services.ServiceUnavailable"/> and the events of <see cref="ServiceReference"/>.</summary>
 /// <param name="service">The service.</param>
