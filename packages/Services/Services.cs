@@ -140,7 +140,56 @@ public sealed class Services : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(id);
         ArgumentNullException.ThrowIfNull(implementation);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _state) == 2, this);
-        var local = new LocalService(this, id, implementation, ServiceContract.For(typeof(TService)));
+        return Add(new LocalService(this, id, implementation, ServiceContract.For(typeof(TService))));
+    }
+
+    /// <summary>
+    /// Offers a service whose methods are listed by <paramref name="definition"/> and answered by
+    /// <paramref name="handler"/>: for services whose methods are only known at run time (a gateway, a command runner).
+    /// </summary>
+    /// <param name="id">The service id; it must equal <paramref name="definition"/>'s <see cref="ServiceDefinition.Id"/>.</param>
+    /// <param name="definition">What other nodes see: the methods that can be called. Events are not supported here.</param>
+    /// <param name="handler">
+    /// Runs each call of a method of the definition, from this node or another, with the caller's node id, the method
+    /// name and the arguments as sent; its result is the call's result. An exception it throws fails the call with its
+    /// message (<see cref="ServiceCallFailure.RemoteError"/> for the caller). The token is cancelled when the services
+    /// of this node are disposed. Calls of methods the definition does not list are refused before the handler runs.
+    /// </param>
+    /// <returns>A registration; disposing it withdraws the service.</returns>
+    /// <exception cref="ArgumentException">The ids differ, the definition lists events, or two methods share a name.</exception>
+    /// <exception cref="InvalidOperationException">The id is already registered on this node.</exception>
+    public ServiceRegistration Register(string id, ServiceDefinition definition, Func<ServiceInvocation, CancellationToken, ValueTask<CborValue>> handler)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentNullException.ThrowIfNull(definition);
+        ArgumentNullException.ThrowIfNull(handler);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _state) == 2, this);
+        if (definition.Id != id)
+        {
+            throw new ArgumentException($"The definition describes `{definition.Id}`, not `{id}`.", nameof(definition));
+        }
+
+        if (definition.Events.Count > 0)
+        {
+            throw new ArgumentException("A service registered with a handler has no events.", nameof(definition));
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (ServiceMethodDefinition method in definition.Methods)
+        {
+            ArgumentNullException.ThrowIfNull(method, nameof(definition));
+            if (string.IsNullOrEmpty(method.Name) || !names.Add(method.Name))
+            {
+                throw new ArgumentException($"The definition of `{id}` has an empty or repeated method name `{method.Name}`.", nameof(definition));
+            }
+        }
+
+        return Add(new LocalService(this, definition, handler));
+    }
+
+    private ServiceRegistration Add(LocalService local)
+    {
+        string id = local.Id;
         long version;
         lock (_gate)
         {
@@ -448,7 +497,7 @@ public sealed class Services : IAsyncDisposable
 
         try
         {
-            return await local.InvokeAsync(method, arguments, cancellationToken).AsTask().WaitAsync(_options.CallTimeout, _time, cancellationToken).ConfigureAwait(false);
+            return await local.InvokeAsync(_network.Id, method, arguments, cancellationToken).AsTask().WaitAsync(_options.CallTimeout, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException ex)
         {
@@ -774,7 +823,7 @@ public sealed class Services : IAsyncDisposable
             }
             else
             {
-                CborValue result = await local.InvokeAsync(invocation.Method, invocation.Arguments, _stopping.Token).ConfigureAwait(false);
+                CborValue result = await local.InvokeAsync(invocation.Caller, invocation.Method, invocation.Arguments, _stopping.Token).ConfigureAwait(false);
                 reply = ServiceMessages.InvokeResultPayload(invocation.Id, result);
             }
         }

@@ -14,6 +14,7 @@ internal sealed class LocalService
     private readonly Services _services;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, EventState> _events = new(StringComparer.Ordinal);
+    private readonly Func<ServiceInvocation, CancellationToken, ValueTask<CborValue>>? _handler;
     private bool _disposed;
 
     public LocalService(Services services, string id, object target, ServiceContract contract)
@@ -25,33 +26,54 @@ internal sealed class LocalService
         Definition = contract.CreateDefinition(id);
     }
 
+    /// <summary>A service whose methods are named by a definition and answered by one handler (no events).</summary>
+    public LocalService(Services services, ServiceDefinition definition, Func<ServiceInvocation, CancellationToken, ValueTask<CborValue>> handler)
+    {
+        _services = services;
+        Id = definition.Id;
+        Definition = definition;
+        _handler = handler;
+    }
+
     public string Id { get; }
 
-    public object Target { get; }
+    /// <summary>Gets the object whose methods are called, or <see langword="null"/> for a handler service.</summary>
+    public object? Target { get; }
 
-    public ServiceContract Contract { get; }
+    /// <summary>Gets how the object's type maps to the service, or <see langword="null"/> for a handler service.</summary>
+    public ServiceContract? Contract { get; }
 
     public ServiceDefinition Definition { get; }
 
-    /// <summary>Calls a method by its wire name.</summary>
+    /// <summary>Calls a method by its wire name on behalf of <paramref name="caller"/>.</summary>
     /// <exception cref="MissingMethodException">The service has no such method.</exception>
     /// <exception cref="ArgumentException">An argument could not be mapped.</exception>
-    public ValueTask<CborValue> InvokeAsync(string method, CborArray arguments, CancellationToken cancellationToken)
+    public ValueTask<CborValue> InvokeAsync(NodeId caller, string method, CborArray arguments, CancellationToken cancellationToken)
     {
-        if (!Contract.Methods.TryGetValue(method, out ServiceMethod? target))
+        if (_handler is not null)
+        {
+            if (Definition.FindMethod(method) is null)
+            {
+                throw new MissingMethodException($"The service `{Id}` has no method `{method}`.");
+            }
+
+            return _handler(new ServiceInvocation(caller, Id, method, arguments), cancellationToken);
+        }
+
+        if (!Contract!.Methods.TryGetValue(method, out ServiceMethod? target))
         {
             throw new MissingMethodException($"The service `{Id}` has no method `{method}`.");
         }
 
         object?[] values = target.BindArguments(arguments, cancellationToken);
-        return target.InvokeAsync(Target, values);
+        return target.InvokeAsync(Target!, values);
     }
 
     /// <summary>Adds a subscriber; the first one attaches to the .NET event (or starts the stream).</summary>
     /// <returns><see langword="false"/> when the service has no such event.</returns>
     public bool Subscribe(string eventName, NodeId subscriber)
     {
-        if (!Contract.Events.TryGetValue(eventName, out ServiceEvent? serviceEvent))
+        if (Contract is null || !Contract.Events.TryGetValue(eventName, out ServiceEvent? serviceEvent))
         {
             return false;
         }
