@@ -110,7 +110,10 @@ internal sealed class MeshNode : IAsyncDisposable
     }
 
     /// <summary>Joins and reports the node: a <c>ready</c> event with its id and the ports it listens on.</summary>
-    public async Task JoinAsync(Output output, CancellationToken cancellationToken)
+    /// <param name="output">Where to report.</param>
+    /// <param name="announce">Whether to say so on stderr too (the long-running commands, or with <c>--verbose</c>).</param>
+    /// <param name="cancellationToken">Cancels joining.</param>
+    public async Task JoinAsync(Output output, bool announce, CancellationToken cancellationToken)
     {
         try
         {
@@ -131,7 +134,10 @@ internal sealed class MeshNode : IAsyncDisposable
             ["endpoint"] = Network.Options.Endpoint,
         };
         output.Event("ready", ready);
-        output.Status(Describe());
+        if (announce || Settings.LogLevel <= LogLevel.Debug)
+        {
+            output.Status(Describe());
+        }
     }
 
     /// <summary>Describes the node in one line: id, network and what it listens on.</summary>

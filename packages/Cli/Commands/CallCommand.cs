@@ -68,7 +68,7 @@ internal sealed class CallCommand(MeshOptions mesh)
             $"waiting for the service {service}",
             async token =>
             {
-                await node.JoinAsync(output, token).ConfigureAwait(false);
+                await node.JoinAsync(output, announce: false, token).ConfigureAwait(false);
                 await services.JoinAsync(token).ConfigureAwait(false);
                 ServiceReference reference = services.Get(service);
                 await reference.WaitUntilAvailableAsync(token).ConfigureAwait(false);

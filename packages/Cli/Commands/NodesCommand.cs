@@ -64,7 +64,7 @@ internal sealed class NodesCommand(MeshOptions mesh)
         await using MeshNode node = MeshNode.Create(settings, endpoint: true);
         using var changed = new ChangeSignal();
         node.Network.NodeAvailable += (_, _) => changed.Set();
-        await node.JoinAsync(output, cancellationToken).ConfigureAwait(false);
+        await node.JoinAsync(output, announce: false, cancellationToken).ConfigureAwait(false);
 
         bool complete = true;
         using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))

@@ -78,7 +78,7 @@ internal sealed class SendCommand(MeshOptions mesh)
         await using MeshNode node = MeshNode.Create(settings, endpoint: true);
         using var changed = new ChangeSignal();
         node.Network.NodeAvailable += (_, _) => changed.Set();
-        await node.JoinAsync(output, cancellationToken).ConfigureAwait(false);
+        await node.JoinAsync(output, announce: false, cancellationToken).ConfigureAwait(false);
         NamedGroup? named = group is null ? null : new NamedGroup(node.Network, group);
         if (named is not null)
         {

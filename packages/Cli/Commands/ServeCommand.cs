@@ -76,7 +76,7 @@ internal sealed class ServeCommand(MeshOptions mesh)
         using var runner = new CommandService(commands, allowed, limits, run => Report(output, run));
         await using MeshNode node = MeshNode.Create(settings, endpoint: false);
         await using var services = new Services(node.Network, new ServicesOptions { LoggerFactory = node.LoggerFactory });
-        await node.JoinAsync(output, cancellationToken).ConfigureAwait(false);
+        await node.JoinAsync(output, announce: true, cancellationToken).ConfigureAwait(false);
         await services.JoinAsync(cancellationToken).ConfigureAwait(false);
         using ServiceRegistration registration = services.Register(serviceId, runner.CreateDefinition(serviceId), runner.HandleAsync);
         output.Event("serving", new JsonObject

@@ -33,7 +33,7 @@ internal sealed class ServicesCommand(MeshOptions mesh)
         await using var services = new Services(node.Network, new ServicesOptions { LoggerFactory = node.LoggerFactory });
         using var changed = new ChangeSignal();
         services.ServiceAvailable += (_, _) => changed.Set();
-        await node.JoinAsync(output, cancellationToken).ConfigureAwait(false);
+        await node.JoinAsync(output, announce: false, cancellationToken).ConfigureAwait(false);
         await services.JoinAsync(cancellationToken).ConfigureAwait(false);
 
         bool complete = true;

@@ -100,10 +100,10 @@ internal sealed class WaitCommand(MeshOptions mesh, string[]? exec)
                 $"waiting for a {type} message",
                 async token =>
                 {
-                    await node.JoinAsync(output, token).ConfigureAwait(false);
+                    await node.JoinAsync(output, announce: false, token).ConfigureAwait(false);
                     await foreach (Message candidate in messages.Reader.ReadAllAsync(token).ConfigureAwait(false))
                     {
-                        if (Accepts(candidate, type, from, pattern))
+                        if (Accepts(candidate.Source.Id, candidate.Type, () => candidate.Data, type, from, pattern))
                         {
                             return candidate;
                         }
@@ -130,9 +130,10 @@ internal sealed class WaitCommand(MeshOptions mesh, string[]? exec)
         return ExitCodes.Success;
     }
 
-    private static bool Accepts(Message message, string type, string? from, CborValue? pattern)
+    /// <summary>Whether a message passes the filters: its type, its sender (id or start of it) and a payload pattern.</summary>
+    internal static bool Accepts(NodeId source, string type, Func<CborValue> data, string expectedType, string? from, CborValue? pattern)
     {
-        if (message.Type != type || (from is not null && !NodeSelector.Matches(message.Source.Id, from)))
+        if (type != expectedType || (from is not null && !NodeSelector.Matches(source, from)))
         {
             return false;
         }
@@ -144,10 +145,11 @@ internal sealed class WaitCommand(MeshOptions mesh, string[]? exec)
 
         try
         {
-            return CborJson.Matches(pattern, message.Data);
+            return CborJson.Matches(pattern, data());
         }
         catch (CborException)
         {
+            // A payload that is not valid CBOR matches no pattern.
             return false;
         }
     }
