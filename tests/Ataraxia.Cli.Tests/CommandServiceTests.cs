@@ -31,12 +31,13 @@ public sealed class CommandServiceTests
     public async Task Callers_not_on_the_allow_list_are_refused_before_anything_runs()
     {
         var runs = new List<CommandRun>();
-        using var service = new CommandService([ExposedCommand.Parse("run=touch should-not-exist")], [NodeId.NewId()], new CommandLimits(), runs.Add);
+        string marker = Path.Combine(Path.GetTempPath(), $"ataraxia-cli-{Guid.NewGuid():N}");
+        using var service = new CommandService([new ExposedCommand("run", "touch", [marker])], [NodeId.NewId()], new CommandLimits(), runs.Add);
 
         var error = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => service.HandleAsync(Call("run"), CancellationToken.None).AsTask().DefaultTimeout());
 
         Assert.Equal($"Node {Caller} is not allowed to call `run`.", error.Message);
-        Assert.False(File.Exists("should-not-exist"));
+        Assert.False(File.Exists(marker));
         Assert.Null(Assert.Single(runs).ExitCode);
     }
 

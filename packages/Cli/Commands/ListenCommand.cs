@@ -29,7 +29,7 @@ internal sealed class ListenCommand(MeshOptions mesh)
         node.Network.NodeAvailable += (_, e) => events.Writer.TryWrite(new ListenEvent(DateTimeOffset.Now, "node-available", e.Node.Id, null));
         node.Network.NodeUnavailable += (_, e) => events.Writer.TryWrite(new ListenEvent(DateTimeOffset.Now, "node-unavailable", e.Node.Id, null));
         node.Network.MessageReceived += (_, e) => events.Writer.TryWrite(new ListenEvent(DateTimeOffset.Now, "message", e.Message.Source.Id, e.Message));
-        await node.JoinAsync(output, announce: true, cancellationToken).ConfigureAwait(false);
+        await node.JoinAsync(output, announce: !output.Rich, cancellationToken).ConfigureAwait(false);
         try
         {
             if (output.Rich)
@@ -98,7 +98,7 @@ internal sealed class ListenCommand(MeshOptions mesh)
         int messages = 0;
         IRenderable View()
         {
-            var log = new Table().Border(TableBorder.Rounded).Expand().Title($"[bold]Events[/] ({messages} messages)");
+            var log = new Table().Border(TableBorder.Rounded).Title($"[bold]Events[/] (messages: {messages})");
             log.AddColumn("Time").AddColumn("Event").AddColumn("Node").AddColumn("Detail");
             foreach (ListenEvent e in recent)
             {

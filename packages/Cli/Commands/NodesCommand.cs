@@ -38,7 +38,7 @@ internal sealed class NodesCommand(MeshOptions mesh)
     /// <summary>The nodes as a terminal table.</summary>
     public static Table Table(Network network)
     {
-        var table = new Table().Border(TableBorder.Rounded).Expand().Title($"[bold]Nodes[/] ({network.Nodes.Count} reachable)");
+        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]Nodes[/] ({network.Nodes.Count} reachable)");
         table.AddColumn("Node").AddColumn("Reached").AddColumn(new TableColumn("Hops").RightAligned()).AddColumn(new TableColumn("Latency").RightAligned()).AddColumn("Transport");
         foreach ((Node node, NodeRoute? route) in Routes(network))
         {
