@@ -65,10 +65,10 @@ internal sealed class CliProcess : IAsyncDisposable
         return Parse(line)!;
     }
 
-    /// <summary>Waits for the tool to exit (15 s unless told), with its output in the failure message.</summary>
+    /// <summary>Waits for the tool to exit (30 s unless told), with its output in the failure message.</summary>
     public async Task WaitForExitAsync(TimeSpan? timeout = null)
     {
-        await Process.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(15));
+        await Process.WaitForExitAsync(timeout ?? TimeSpan.FromSeconds(30));
 
         // The exit can be seen before the last lines: wait until both streams closed (a wait for a line that cannot
         // come then fails at once).

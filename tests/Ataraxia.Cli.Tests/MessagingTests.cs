@@ -12,14 +12,14 @@ public sealed class MessagingTests
         await using CliProcess listen = CliProcess.Start("listen", ["listen", "--tcp", "0", "--bind", "127.0.0.1", "--json"]);
         (string listenId, int? port) = await listen.WaitReadyAsync();
         string peer = $"127.0.0.1:{port}";
-        await using CliProcess wait = CliProcess.Start("wait", ["wait", "greeting", "--peer", peer, "--json", "--timeout", "30s"]);
+        await using CliProcess wait = CliProcess.Start("wait", ["wait", "greeting", "--peer", peer, "--json", "--timeout", "60s"]);
         (string waitId, _) = await wait.WaitReadyAsync();
         await listen.WaitForEventAsync("node-available", e => (string?)e["id"] == waitId);
 
         JsonNode payload = JsonNode.Parse("""{"text":"hello","list":[1,2.5,true,null],"nested":{"ok":false}}""")!;
         await using CliProcess send = await CliProcess.RunAsync(
             "send",
-            ["send", "--all", "greeting", payload.ToJsonString(), "--expect", "2", "--peer", peer, "--json"]);
+            ["send", "--all", "greeting", payload.ToJsonString(), "--expect", "2", "--timeout", "20s", "--peer", peer, "--json"]);
 
         Assert.True(send.ExitCode == 0, send.Transcript());
         string sendId = (string)send.Events.Single(e => (string?)e["event"] == "ready")["id"]!;
@@ -50,11 +50,11 @@ public sealed class MessagingTests
         await using CliProcess router = CliProcess.Start("router", ["listen", "--tcp", "0", "--bind", "127.0.0.1", "--json"]);
         (_, int? port) = await router.WaitReadyAsync();
         string peer = $"127.0.0.1:{port}";
-        await using CliProcess wait = CliProcess.Start("wait", ["wait", "ping", "--peer", peer, "--json"]);
+        await using CliProcess wait = CliProcess.Start("wait", ["wait", "ping", "--peer", peer, "--json", "--timeout", "60s"]);
         (string waitId, _) = await wait.WaitReadyAsync();
 
         // The start of the id is enough; the sender reaches the target only through the router.
-        await using CliProcess send = await CliProcess.RunAsync("send", ["send", waitId[..10], "ping", "[1,2,3]", "--peer", peer, "--json"]);
+        await using CliProcess send = await CliProcess.RunAsync("send", ["send", waitId[..10], "ping", "[1,2,3]", "--timeout", "20s", "--peer", peer, "--json"]);
 
         Assert.True(send.ExitCode == 0, send.Transcript());
         Assert.Equal(waitId, (string?)send.Events.Single(e => (string?)e["event"] == "sent")["to"]![0]);

@@ -11,7 +11,7 @@ public sealed class WaitTests
     [Fact]
     public async Task Wait_exits_0_with_the_first_message_of_its_type_whose_payload_matches_and_ignores_the_others()
     {
-        await using CliProcess wait = CliProcess.Start("wait", ["wait", "deploy", "--match", """{"env":"prod"}""", "--tcp", "0", "--bind", "127.0.0.1", "--json"]);
+        await using CliProcess wait = CliProcess.Start("wait", ["wait", "deploy", "--match", """{"env":"prod"}""", "--tcp", "0", "--bind", "127.0.0.1", "--json", "--timeout", "60s"]);
         (string waitId, int? port) = await wait.WaitReadyAsync();
         string peer = $"127.0.0.1:{port}";
 
@@ -68,7 +68,7 @@ public sealed class WaitTests
 
         await using CliProcess wait = CliProcess.Start(
             "wait",
-            ["wait", "job", "--tcp", "0", "--bind", "127.0.0.1", "--json",
+            ["wait", "job", "--tcp", "0", "--bind", "127.0.0.1", "--json", "--timeout", "60s",
              "--exec", "sh", "-c", "echo \"env:$ATARAXIA_SOURCE|$ATARAXIA_TYPE|$ATARAXIA_DATA|$1\"; exit 7", "job-script", "--not-an-option-of-ataraxia"]);
         (string waitId, int? port) = await wait.WaitReadyAsync();
 
@@ -82,7 +82,7 @@ public sealed class WaitTests
     /// <summary>Sends one message with the tool (connected to <paramref name="peer"/>); returns the sender's node id.</summary>
     private static async Task<string> SendAsync(string peer, string target, string type, string json)
     {
-        await using CliProcess send = await CliProcess.RunAsync("send", ["send", target, type, json, "--peer", peer, "--json"]);
+        await using CliProcess send = await CliProcess.RunAsync("send", ["send", target, type, json, "--timeout", "20s", "--peer", peer, "--json"]);
         Assert.True(send.ExitCode == 0, send.Transcript());
         return (string)send.Events.Single(e => (string?)e["event"] == "ready")["id"]!;
     }
