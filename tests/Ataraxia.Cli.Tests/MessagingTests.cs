@@ -25,7 +25,7 @@ public sealed class MessagingTests
         string sendId = (string)send.Events.Single(e => (string?)e["event"] == "ready")["id"]!;
         JsonObject sent = send.Events.Single(e => (string?)e["event"] == "sent");
         Assert.Equal(2, (int)sent["accepted"]!);
-        Assert.Equal([listenId, waitId], sent["to"]!.AsArray().Select(n => (string)n!).Order());
+        Assert.Equal(new[] { listenId, waitId }.Order(StringComparer.Ordinal), sent["to"]!.AsArray().Select(n => (string)n!).Order(StringComparer.Ordinal));
 
         JsonObject heard = await listen.WaitForEventAsync("message");
         Assert.Equal(sendId, (string?)heard["source"]);
