@@ -8,6 +8,7 @@ namespace Ataraxia.Cli.Commands;
 internal sealed class SendCommand(MeshOptions mesh)
 {
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan RoutedSettle = TimeSpan.FromMilliseconds(500);
 
     // <node> <type> [json], or <type> [json] with --all or --group: the words shift, so they are read by position.
     private readonly Argument<string> _node = new("node") { Description = "The node: its id, or the start of it (with --all or --group: the type)" };
@@ -99,6 +100,13 @@ internal sealed class SendCommand(MeshOptions mesh)
                         return found!;
                     },
                     cancellationToken).ConfigureAwait(false);
+                if (node.Network.GetRoute(destination.Id) is { IsDirect: false })
+                {
+                    // A node drops a message from a node it does not know yet (WIRE.md §7.3), and through routers it
+                    // learns of this new node a moment after this node learned of it: give the topology that moment.
+                    await Task.Delay(RoutedSettle, cancellationToken).ConfigureAwait(false);
+                }
+
                 await DeliverAsync(() => destination.SendAsync(type, data, cancellationToken).AsTask()).ConfigureAwait(false);
                 output.Event("sent", new JsonObject { ["type"] = type, ["to"] = new JsonArray(destination.Id.ToString()) });
                 output.Status($"sent {type} to {destination.Id}");
@@ -122,6 +130,12 @@ internal sealed class SendCommand(MeshOptions mesh)
                 cancellationToken).ConfigureAwait(false);
 
             IReadOnlyCollection<Node> recipients = named?.Members ?? node.Network.Nodes;
+            if (recipients.Any(n => node.Network.GetRoute(n.Id) is { IsDirect: false }))
+            {
+                // As for one node: nodes behind routers learn of this node a moment after it learned of them.
+                await Task.Delay(RoutedSettle, cancellationToken).ConfigureAwait(false);
+            }
+
             int accepted = 0;
             await DeliverAsync(async () => accepted = named is null
                 ? await node.Network.BroadcastAsync(type, data, cancellationToken).ConfigureAwait(false)
