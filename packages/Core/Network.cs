@@ -134,7 +134,7 @@ public sealed class Network : IAsyncDisposable
 
     internal ILoggerFactory LoggerFactory => _options.LoggerFactory;
 
-    /// <summary>Gets the route messages to a node take from here: the next hop, the transport it is reached over and the whole path.</summary>
+    /// <summary>Gets the route messages to a node take from here: the next hop, the transport it is reached over, the whole path and its latency.</summary>
     /// <param name="id">The node id.</param>
     /// <returns>The route, or <see langword="null"/> when the node is not reachable (or is the local node).</returns>
     public NodeRoute? GetRoute(NodeId id)
@@ -151,7 +151,7 @@ public sealed class Network : IAsyncDisposable
                 return null;
             }
 
-            return new NodeRoute(_topology.PathTo(id, hop), hop.Owner?.Name ?? hop.Transport);
+            return new NodeRoute(_topology.PathTo(id, hop), hop.Owner?.Name ?? hop.Transport, TimeSpan.FromMilliseconds(_topology.LatencyTo(id, hop)));
         }
     }
 

@@ -11,10 +11,11 @@ namespace Ataraxia;
 /// </remarks>
 public sealed class NodeRoute
 {
-    internal NodeRoute(IReadOnlyList<NodeId> path, string transport)
+    internal NodeRoute(IReadOnlyList<NodeId> path, string transport, TimeSpan latency)
     {
         Path = path;
         Transport = transport;
+        Latency = latency;
     }
 
     /// <summary>Gets the node the route leads to.</summary>
@@ -28,6 +29,13 @@ public sealed class NodeRoute
 
     /// <summary>Gets a value indicating whether the target is a directly connected peer (a path of one hop).</summary>
     public bool IsDirect => Path.Count == 1;
+
+    /// <summary>
+    /// Gets the latency of the route as the routing weighs it: the first link's latency now plus the latencies the
+    /// routers on the path reported for their links, each the mean of a link's recent ping round trips in whole
+    /// milliseconds (WIRE.md §8.2, §9.4).
+    /// </summary>
+    public TimeSpan Latency { get; }
 
     /// <summary>Gets the name of the transport of the first hop, for example <c>tcp</c> (<see cref="Ataraxia.Transport.ITransport.Name"/>).</summary>
     public string Transport { get; }

@@ -343,6 +343,24 @@ internal sealed class Topology(NodeId self)
         return target == hop.RemoteId ? [target] : [hop.RemoteId, target];
     }
 
+    /// <summary>
+    /// Gets the latency of the route to <paramref name="target"/> through <paramref name="hop"/> in milliseconds: the
+    /// link to the hop now, plus the reported edges from the hop to the target as the last computation added them.
+    /// </summary>
+    public ulong LatencyTo(NodeId target, PeerConnection hop)
+    {
+        ulong first = (ulong)hop.Latency;
+        if (target == hop.RemoteId
+            || !_nodes.TryGetValue(target, out Entry? entry)
+            || !_nodes.TryGetValue(hop.RemoteId, out Entry? peer)
+            || entry.Distance < peer.Distance)
+        {
+            return first;
+        }
+
+        return first + (entry.Distance - peer.Distance);
+    }
+
     public NodeDetails OwnDetails()
     {
         var neighbours = new List<NodeNeighbour>();
