@@ -73,7 +73,7 @@ internal sealed class ListenCommand(MeshOptions mesh)
                     ["id"] = e.Node.ToString(),
                     ["direct"] = route?.IsDirect,
                     ["nextHop"] = route?.NextHop.ToString(),
-                    ["hops"] = route?.Hops,
+                    ["hops"] = route?.Path.Count,
                 });
                 if (!output.Json)
                 {

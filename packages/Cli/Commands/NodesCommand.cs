@@ -32,7 +32,7 @@ internal sealed class NodesCommand(MeshOptions mesh)
     public static List<(Node Node, NodeRoute? Route)> Routes(Network network) =>
         [.. network.Nodes
             .Select(n => (Node: n, Route: network.GetRoute(n.Id)))
-            .OrderBy(r => r.Route?.Hops ?? int.MaxValue)
+            .OrderBy(r => r.Route?.Path.Count ?? int.MaxValue)
             .ThenBy(r => r.Node.Id)];
 
     /// <summary>The nodes as a terminal table.</summary>
@@ -45,7 +45,7 @@ internal sealed class NodesCommand(MeshOptions mesh)
             table.AddRow(
                 node.Id.ToString(),
                 route?.IsDirect == true ? "[green]direct[/]" : Markup.Escape(Via(route)),
-                route?.Hops.ToString(CultureInfo.InvariantCulture) ?? "-",
+                route?.Path.Count.ToString(CultureInfo.InvariantCulture) ?? "-",
                 route is null ? "-" : Latency(route),
                 Markup.Escape(route?.Transport ?? "-"));
         }
@@ -97,7 +97,7 @@ internal sealed class NodesCommand(MeshOptions mesh)
                     ["id"] = n.Id.ToString(),
                     ["direct"] = route?.IsDirect,
                     ["nextHop"] = route?.NextHop.ToString(),
-                    ["hops"] = route?.Hops,
+                    ["hops"] = route?.Path.Count,
                     ["latencyMs"] = route?.Latency.TotalMilliseconds,
                     ["transport"] = route?.Transport,
                 });
@@ -114,7 +114,7 @@ internal sealed class NodesCommand(MeshOptions mesh)
                 routes.Select(r => (IReadOnlyList<string>)[
                     r.Node.Id.ToString(),
                     Via(r.Route),
-                    r.Route?.Hops.ToString(CultureInfo.InvariantCulture) ?? "-",
+                    r.Route?.Path.Count.ToString(CultureInfo.InvariantCulture) ?? "-",
                     r.Route is null ? "-" : Latency(r.Route),
                     r.Route?.Transport ?? "-"])))
             {
