@@ -48,6 +48,8 @@ public sealed class Network : IAsyncDisposable
     private readonly Action<ulong, PendingSend> _releaseSlot;
     private readonly KeyValuePair<string, object?> _networkTag;
     private ProtocolHandler[] _protocolHandlers = [];
+    private readonly Dictionary<NodeId, List<HeldMessage>> _held = [];
+    private int _heldCount;
     private volatile Dictionary<NodeId, PeerConnection> _routes = [];
     private volatile bool _routesDirty;
     private ITimer? _broadcastTimer;
@@ -209,6 +211,11 @@ public sealed class Network : IAsyncDisposable
         }
 
         Groups.Stop();
+        lock (_gate)
+        {
+            _held.Clear();
+            _heldCount = 0;
+        }
         AtaraxiaMetrics.Untrack(this);
         foreach ((ITransport transport, _) in Snapshot())
         {
@@ -962,7 +969,7 @@ public sealed class Network : IAsyncDisposable
         }
     }
 
-    private async ValueTask DeliverAsync(NodeId source, string type, ReadOnlyMemory<byte> payload)
+    private async ValueTask DeliverAsync(NodeId source, string type, ReadOnlyMemory<byte> payload, bool mayHold = true)
     {
         Node? node;
         lock (_gate)
@@ -977,8 +984,12 @@ public sealed class Network : IAsyncDisposable
 
         if (node is null)
         {
-            Log.MessageDropped(_logger, type, source, "the source is not reachable");
-            CountDropped("unreachable_source");
+            if (!mayHold || !TryHold(source, type, payload))
+            {
+                Log.MessageDropped(_logger, type, source, "the source is not reachable");
+                CountDropped("unreachable_source");
+            }
+
             return;
         }
 
@@ -1031,6 +1042,82 @@ public sealed class Network : IAsyncDisposable
             RaiseMessageReceived(message);
         }
     }
+
+    /// <summary>Keeps a message from a sender the topology does not name yet, for <see cref="NetworkOptions.UnknownSourceHoldTime"/>.</summary>
+    private bool TryHold(NodeId source, string type, ReadOnlyMemory<byte> payload)
+    {
+        if (_options.UnknownSourceHoldTime <= TimeSpan.Zero || !IsJoined)
+        {
+            return false;
+        }
+
+        long now = _time.GetTimestamp();
+        lock (_gate)
+        {
+            if (_available.ContainsKey(source))
+            {
+                // Became available meanwhile: deliver after all.
+                _ = Task.Run(() => DeliverHeldAsync(source, [new HeldMessage(type, payload, now)]));
+                return true;
+            }
+
+            DropExpiredHeld(now);
+            if (_heldCount >= _options.MaxHeldMessages)
+            {
+                return false;
+            }
+
+            if (!_held.TryGetValue(source, out List<HeldMessage>? list))
+            {
+                list = [];
+                _held.Add(source, list);
+            }
+
+            list.Add(new HeldMessage(type, payload, now));
+            _heldCount++;
+        }
+
+        Log.MessageHeld(_logger, type, source);
+        return true;
+    }
+
+    private void DropExpiredHeld(long now)
+    {
+        if (_heldCount == 0)
+        {
+            return;
+        }
+
+        foreach ((NodeId source, List<HeldMessage> list) in _held.ToList())
+        {
+            int expired = list.RemoveAll(m => _time.GetElapsedTime(m.Received, now) > _options.UnknownSourceHoldTime);
+            _heldCount -= expired;
+            for (int i = 0; i < expired; i++)
+            {
+                Log.MessageDropped(_logger, "(held)", source, "its sender did not become reachable in time");
+                CountDropped("unreachable_source");
+            }
+
+            if (list.Count == 0)
+            {
+                _held.Remove(source);
+            }
+        }
+    }
+
+    private async Task DeliverHeldAsync(NodeId source, List<HeldMessage> held)
+    {
+        long now = _time.GetTimestamp();
+        foreach (HeldMessage message in held)
+        {
+            if (_time.GetElapsedTime(message.Received, now) <= _options.UnknownSourceHoldTime)
+            {
+                await DeliverAsync(source, message.Type, message.Payload, mayHold: false).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private readonly record struct HeldMessage(string Type, ReadOnlyMemory<byte> Payload, long Received);
 
     // Separate from DeliverAsync so that the closure is only allocated when somebody listens.
     private void RaiseMessageReceived(Message message) => RaiseEvent(() => MessageReceived?.Invoke(this, new MessageEventArgs(message)));
@@ -1165,6 +1252,11 @@ public sealed class Network : IAsyncDisposable
                 Log.NodeAvailable(_logger, id);
                 Groups.OnNodeAvailable(node);
                 RaiseEvent(() => NodeAvailable?.Invoke(this, new NodeEventArgs(node)));
+                if (_heldCount > 0 && _held.Remove(id, out List<HeldMessage>? held))
+                {
+                    _heldCount -= held.Count;
+                    _ = Task.Run(() => DeliverHeldAsync(id, held));
+                }
             }
         }
 

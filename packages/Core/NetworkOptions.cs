@@ -42,6 +42,18 @@ public sealed record NetworkOptions
     /// <remarks>Defaults to 4096.</remarks>
     public int MaxPendingSends { get; init; } = 4096;
 
+    /// <summary>
+    /// Gets how long a message from a node this node does not know yet is kept, waiting for the topology to name its sender
+    /// (a newly joined node behind routers can send before this node has heard of it). <see cref="TimeSpan.Zero"/> drops such
+    /// messages at once, as JavaScript does.
+    /// </summary>
+    /// <remarks>Defaults to 2 seconds. At most <see cref="MaxHeldMessages"/> messages are kept; beyond that they are dropped.</remarks>
+    public TimeSpan UnknownSourceHoldTime { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Gets how many messages from unknown senders are kept at once (see <see cref="UnknownSourceHoldTime"/>).</summary>
+    /// <remarks>Defaults to 256.</remarks>
+    public int MaxHeldMessages { get; init; } = 256;
+
     /// <summary>Gets the number of messages <see cref="Network.ReadMessagesAsync"/> buffers.</summary>
     /// <remarks>Defaults to 1024.</remarks>
     public int IncomingMessageCapacity { get; init; } = 1024;
@@ -83,6 +95,8 @@ public sealed record NetworkOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(AckTimeout, TimeSpan.Zero, nameof(AckTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPathLength, 2, nameof(MaxPathLength));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingSends, 1, nameof(MaxPendingSends));
+        ArgumentOutOfRangeException.ThrowIfLessThan(UnknownSourceHoldTime, TimeSpan.Zero, nameof(UnknownSourceHoldTime));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxHeldMessages, 0, nameof(MaxHeldMessages));
         ArgumentOutOfRangeException.ThrowIfLessThan(IncomingMessageCapacity, 1, nameof(IncomingMessageCapacity));
         ArgumentOutOfRangeException.ThrowIfLessThan(TopologyBroadcastDelay, TimeSpan.Zero, nameof(TopologyBroadcastDelay));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(LatencyGossipInterval, TimeSpan.Zero, nameof(LatencyGossipInterval));

@@ -102,8 +102,9 @@ internal sealed class SendCommand(MeshOptions mesh)
                     cancellationToken).ConfigureAwait(false);
                 if (node.Network.GetRoute(destination.Id) is { IsDirect: false })
                 {
-                    // A node drops a message from a node it does not know yet (WIRE.md §7.3), and through routers it
-                    // learns of this new node a moment after this node learned of it: give the topology that moment.
+                    // Through routers the recipient learns of this new node a moment after this node learned of it. A .NET
+                    // node holds such early messages (NetworkOptions.UnknownSourceHoldTime); a JavaScript node drops them
+                    // (WIRE.md §7.3): give the topology that moment.
                     await Task.Delay(RoutedSettle, cancellationToken).ConfigureAwait(false);
                 }
 

@@ -77,4 +77,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 32, Level = LogLevel.Error, Message = "The protocol handler for {Type} from {Source} failed; the message was dropped.")]
     public static partial void ProtocolHandlerFailed(ILogger logger, string type, NodeId source, Exception exception);
+
+    [LoggerMessage(EventId = 33, Level = LogLevel.Debug, Message = "Holding {Type} from {Source} until the topology names its sender.")]
+    public static partial void MessageHeld(ILogger logger, string type, NodeId source);
 }

@@ -28,6 +28,9 @@ public sealed class DataMetricsTests : IAsyncLifetime
             MaxPathLength = 4,
             AckTimeout = TimeSpan.FromMilliseconds(300),
 
+            // Messages from unknown senders are dropped at once here, so that the drop is counted at once.
+            UnknownSourceHoldTime = TimeSpan.Zero,
+
             // The scripted peer never closes its side; do not wait long for it when leaving.
             Session = new() { CloseTimeout = TimeSpan.FromMilliseconds(100) },
         });

@@ -193,6 +193,30 @@ public sealed class DataForwardingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Data_from_a_sender_the_topology_names_a_moment_later_is_held_and_delivered()
+    {
+        var received = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _network.MessageReceived += (_, e) => received.TrySetResult(e.Message);
+        NodeId newcomer = NodeId.NewId();
+
+        // A node that just joined behind the peer sends before the peer's topology news arrives.
+        await _peer.SendAsync(new PeerData(_network.Id, "early", new byte[] { 0xf5 }, [new PeerPathEntry(newcomer, 0), new PeerPathEntry(_peerId, 1)]));
+        Assert.Equal(PeerMessageType.DataAck, (await _peer.ReceiveAsync<PeerDataResult>(r => r.Id == 1)).Type);
+        Assert.False(received.Task.IsCompleted);
+
+        await _peer.SendAsync(new PeerNodeSummary(2, [new NodeVersion(_far, 1), new NodeVersion(newcomer, 1)]));
+        await _peer.ReceiveAsync<PeerNodeRequest>(r => r.Nodes.Contains(newcomer));
+        await _peer.SendAsync(new PeerNodeDetails(
+        [
+            new NodeDetails(_peerId, 2, [new NodeNeighbour(_network.Id, 0), new NodeNeighbour(_far, 1), new NodeNeighbour(newcomer, 1)]),
+            new NodeDetails(newcomer, 1, [new NodeNeighbour(_peerId, 1)]),
+        ]));
+
+        Message message = await received.Task.DefaultTimeout();
+        Assert.Equal(("early", newcomer), (message.Type, message.Source.Id));
+    }
+
+    [Fact]
     public async Task Data_whose_payload_is_not_one_cbor_item_is_acked_but_dropped()
     {
         var received = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
