@@ -85,20 +85,5 @@ internal sealed class CliProcess : IAsyncDisposable
 
     public ValueTask DisposeAsync() => Process.DisposeAsync();
 
-    private static JsonObject? Parse(ProcessLine line)
-    {
-        if (line.IsError || !line.Text.StartsWith('{'))
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonNode.Parse(line.Text) as JsonObject;
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return null;
-        }
-    }
+    private static JsonObject? Parse(ProcessLine line) => line.AsJsonObject();
 }

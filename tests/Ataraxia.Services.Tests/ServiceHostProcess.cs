@@ -44,22 +44,7 @@ internal sealed class ServiceHostProcess : IAsyncDisposable
 
     public ValueTask DisposeAsync() => Process.DisposeAsync();
 
-    private static JsonObject? Parse(ProcessLine line)
-    {
-        if (line.IsError || !line.Text.StartsWith('{'))
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonNode.Parse(line.Text) as JsonObject;
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return null;
-        }
-    }
+    private static JsonObject? Parse(ProcessLine line) => line.AsJsonObject();
 
     private IEnumerable<JsonObject> Events(params string[] names) =>
         Process.Lines.Select(Parse).OfType<JsonObject>().Where(e => names.Contains((string?)e["event"]));

@@ -11,7 +11,27 @@ namespace Ataraxia.Testing;
 /// <param name="Text">The line, without its end.</param>
 /// <param name="AtMilliseconds">When it arrived, in milliseconds since the process started.</param>
 /// <param name="Index">Its position among all lines of the process (stdout and stderr together), from 0.</param>
-public readonly record struct ProcessLine(bool IsError, string Text, long AtMilliseconds, int Index = -1);
+public readonly record struct ProcessLine(bool IsError, string Text, long AtMilliseconds, int Index = -1)
+{
+    /// <summary>Reads a stdout line that is a JSON object (the test hosts' events); anything else gives <see langword="null"/>.</summary>
+    /// <returns>The object, or <see langword="null"/>.</returns>
+    public System.Text.Json.Nodes.JsonObject? AsJsonObject()
+    {
+        if (IsError || !Text.StartsWith('{'))
+        {
+            return null;
+        }
+
+        try
+        {
+            return System.Text.Json.Nodes.JsonNode.Parse(Text) as System.Text.Json.Nodes.JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+}
 
 /// <summary>
 /// A long-running child process (a daemon, a node) whose stdout and stderr lines are all kept, so a test can await
