@@ -65,6 +65,13 @@ public sealed class NetworkNamespacesTests
             await File.WriteAllTextAsync(Path.Combine(NetworkNamespaces.OwnerDirectory, id), string.Create(CultureInfo.InvariantCulture, $"{int.MaxValue} 1"));
             sleeper = LineProcess.Start("sleep", "ip", ["netns", "exec", name, "sleep", "60"]);
 
+            // Only once the sleeper runs inside the namespace is there something to clean up with it.
+            var entering = System.Diagnostics.Stopwatch.StartNew();
+            while ((await NetworkNamespaces.IpAsync("netns", "pids", name)).Trim().Length == 0)
+            {
+                Assert.True(entering.Elapsed < TimeSpan.FromSeconds(10), "The sleeper did not enter its namespace within 10 s.");
+            }
+
             await NetworkNamespaces.CleanUpStaleAsync();
 
             Assert.DoesNotContain(name, await NetworkNamespaces.IpAsync("netns", "list"), StringComparison.Ordinal);
