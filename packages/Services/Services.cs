@@ -45,6 +45,7 @@ public sealed class Services : IAsyncDisposable
     private readonly Dictionary<NodeId, RemoteServices> _remote = [];
     private readonly Dictionary<string, ServiceReference> _references = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
+    private readonly ConcurrentDictionary<NodeId, CancellationTokenSource> _callers = new();
     private readonly SemaphoreSlim _callSlots;
     private readonly Channel<Action> _events = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
@@ -249,6 +250,14 @@ public sealed class Services : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (NodeId caller in _callers.Keys)
+        {
+            if (_callers.TryRemove(caller, out CancellationTokenSource? calls))
+            {
+                calls.Dispose();
+            }
+        }
+
         foreach (PendingCall call in _pending.Values)
         {
             call.TrySetException(call.Failure(ServiceCallFailure.Disposed, "The services of this node were disposed before the call was answered."));
@@ -602,8 +611,41 @@ public sealed class Services : IAsyncDisposable
     }
 
     /// <summary>A node left the mesh or the group: forget what it offered, fail the calls it owes, drop its subscriptions.</summary>
+    /// <summary>
+    /// The token of the calls a node makes here: cancelled when that node leaves (nobody waits for the answer any more) or
+    /// when these services are disposed. One per calling node, shared by its calls.
+    /// </summary>
+    private CancellationToken CallerToken(NodeId caller)
+    {
+        if (_callers.TryGetValue(caller, out CancellationTokenSource? existing))
+        {
+            return existing.Token;
+        }
+
+        var created = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        CancellationTokenSource source = _callers.GetOrAdd(caller, created);
+        if (source != created)
+        {
+            created.Dispose();
+        }
+
+        return source.Token;
+    }
+
+    private static async Task CancelCallsAsync(CancellationTokenSource calls)
+    {
+        // Off the event loop: the implementations' cancellation callbacks run on the thread pool.
+        await calls.CancelAsync().ConfigureAwait(false);
+        calls.Dispose();
+    }
+
     private void OnNodeGone(NodeId node)
     {
+        if (_callers.TryRemove(node, out CancellationTokenSource? calls))
+        {
+            _ = CancelCallsAsync(calls);
+        }
+
         LocalService[] locals;
         lock (_gate)
         {
@@ -823,7 +865,7 @@ public sealed class Services : IAsyncDisposable
             }
             else
             {
-                CborValue result = await local.InvokeAsync(invocation.Caller, invocation.Method, invocation.Arguments, _stopping.Token).ConfigureAwait(false);
+                CborValue result = await local.InvokeAsync(invocation.Caller, invocation.Method, invocation.Arguments, CallerToken(invocation.Caller)).ConfigureAwait(false);
                 reply = ServiceMessages.InvokeResultPayload(invocation.Id, result);
             }
         }
