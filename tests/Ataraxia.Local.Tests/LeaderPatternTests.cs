@@ -16,6 +16,7 @@ public sealed class LeaderPatternTests
     {
         await using NetworkNamespaces lan = await NetworkNamespaces.CreateAsync(2);
         var nodes = new List<LocalNodeProcess>();
+        var paths = new List<string>();
         try
         {
             for (int machine = 0; machine < 2; machine++)
@@ -25,6 +26,7 @@ public sealed class LeaderPatternTests
 
                 // Namespaces share the file system: each machine gets its own rendezvous.
                 string path = Path.Combine(Path.GetTempPath(), $"atx-leader-{Guid.NewGuid():N}"[..24]);
+                paths.Add(path);
                 for (int i = 0; i < 3; i++)
                 {
                     nodes.Add(LocalNodeProcess.StartIn(
@@ -56,6 +58,13 @@ public sealed class LeaderPatternTests
             foreach (LocalNodeProcess node in nodes)
             {
                 await node.DisposeAsync();
+            }
+
+            // The rendezvous socket and the leader's lock file stay behind otherwise.
+            foreach (string path in paths)
+            {
+                File.Delete(path);
+                File.Delete(path + ".leader");
             }
         }
     }
