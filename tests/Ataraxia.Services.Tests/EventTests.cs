@@ -142,6 +142,21 @@ public sealed class EventTests
     }
 
     [Fact]
+    public async Task A_local_listener_that_came_first_gets_the_events_of_a_service_registered_later_on_the_same_node()
+    {
+        await using ServiceMesh mesh = await ServiceMesh.CreateAsync(1);
+        var moved = new TaskCompletionSource<Point>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using IDisposable subscription = mesh[0].Get("calc").Subscribe<Point>("moved", p => moved.TrySetResult(p!));
+        var implementation = new Calculator();
+
+        using ServiceRegistration registration = mesh[0].Register<ICalculator>("calc", implementation);
+        implementation.Move(7, 8);
+
+        Assert.Equal(new Point(7, 8), await moved.Task.DefaultTimeout());
+        Assert.Equal([mesh[0].Network.Id], registration.GetSubscribers("moved"));
+    }
+
+    [Fact]
     public async Task A_throwing_handler_does_not_stop_other_handlers_or_later_events()
     {
         using var logs = new TestLoggerFactory();
