@@ -576,18 +576,8 @@ public sealed class Network : IAsyncDisposable
 
     // Metrics of the send path: tags are precomputed (per connection, per network), so counting allocates nothing,
     // and nothing is recorded unless a listener enabled the instrument.
-    private static void CountSent(PeerConnection hop, int bytes)
-    {
-        if (AtaraxiaMetrics.MessagesSent.Enabled)
-        {
-            AtaraxiaMetrics.MessagesSent.Add(1, hop.Session.MetricTags);
-        }
-
-        if (AtaraxiaMetrics.BytesSent.Enabled)
-        {
-            AtaraxiaMetrics.BytesSent.Add(bytes, hop.Session.MetricTags);
-        }
-    }
+    private static void CountSent(PeerConnection hop, int bytes) =>
+        AtaraxiaMetrics.CountMessage(AtaraxiaMetrics.MessagesSent, AtaraxiaMetrics.BytesSent, bytes, hop.Session.MetricTags);
 
     private void Fail(ulong id, PendingSend pending, MessageDeliveryFailure failure, MessageDeliveryException? error = null)
     {
@@ -862,15 +852,7 @@ public sealed class Network : IAsyncDisposable
         if (data.Target == Id)
         {
             connection.Post(new PeerDataResult(PeerMessageType.DataAck, previous.Id));
-            if (AtaraxiaMetrics.MessagesReceived.Enabled)
-            {
-                AtaraxiaMetrics.MessagesReceived.Add(1, connection.Session.MetricTags);
-            }
-
-            if (AtaraxiaMetrics.BytesReceived.Enabled)
-            {
-                AtaraxiaMetrics.BytesReceived.Add(data.Data.Length, connection.Session.MetricTags);
-            }
+            AtaraxiaMetrics.CountMessage(AtaraxiaMetrics.MessagesReceived, AtaraxiaMetrics.BytesReceived, data.Data.Length, connection.Session.MetricTags);
 
             await DeliverAsync(data.Path[0].Node, data.DataType, data.Data).ConfigureAwait(false);
             return;
@@ -918,15 +900,7 @@ public sealed class Network : IAsyncDisposable
         {
             if (hop.Session.TrySend(forwarded))
             {
-                if (AtaraxiaMetrics.MessagesForwarded.Enabled)
-                {
-                    AtaraxiaMetrics.MessagesForwarded.Add(1, hop.Session.MetricTags);
-                }
-
-                if (AtaraxiaMetrics.BytesForwarded.Enabled)
-                {
-                    AtaraxiaMetrics.BytesForwarded.Add(data.Data.Length, hop.Session.MetricTags);
-                }
+                AtaraxiaMetrics.CountMessage(AtaraxiaMetrics.MessagesForwarded, AtaraxiaMetrics.BytesForwarded, data.Data.Length, hop.Session.MetricTags);
             }
             else
             {

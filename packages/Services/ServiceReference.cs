@@ -434,10 +434,7 @@ public sealed class ServiceReference
         }
     }
 
-    private Task<T?> CallOneAsync<T>(ServiceInstance provider, string method, CborArray arguments, CancellationToken cancellationToken) =>
-        CallOneCoreAsync<T>(provider, method, arguments, cancellationToken);
-
-    private async Task<T?> CallOneCoreAsync<T>(ServiceInstance provider, string method, CborArray arguments, CancellationToken cancellationToken)
+    private async Task<T?> CallOneAsync<T>(ServiceInstance provider, string method, CborArray arguments, CancellationToken cancellationToken)
     {
         CborValue result = await _services.InvokeAsync(provider, Id, method, arguments, cancellationToken).ConfigureAwait(false);
         return MapResult<T>(method, result);

@@ -31,6 +31,23 @@ internal static class AtaraxiaMetrics
     private static readonly Lock NetworksLock = new();
     private static Network[] _networks = [];
 
+    /// <summary>
+    /// Counts one message and its payload bytes on a pair of instruments, each only when a listener enabled it. The tags are
+    /// the connection's precomputed ones, so counting allocates nothing.
+    /// </summary>
+    public static void CountMessage(Counter<long> messages, Counter<long> bytes, int byteCount, KeyValuePair<string, object?>[] tags)
+    {
+        if (messages.Enabled)
+        {
+            messages.Add(1, tags);
+        }
+
+        if (bytes.Enabled)
+        {
+            bytes.Add(byteCount, tags);
+        }
+    }
+
     /// <summary>DATA messages this node originated and queued to a next hop.</summary>
     public static readonly Counter<long> MessagesSent = Meter.CreateCounter<long>(
         "ataraxia.messages.sent", "{message}", "Messages this node originated and handed to the next hop.");
