@@ -219,12 +219,11 @@ public sealed class PeerSession : IAsyncDisposable
     public async Task CloseAsync(CancellationToken cancellationToken = default)
     {
         Start();
-        if (_state == State.Active && _options.SendByeOnClose && Volatile.Read(ref _closeReason) == 0)
-        {
-            _outbound.Writer.TryWrite(PeerSignal.Bye);
-        }
 
-        Shutdown(PeerDisconnectReason.Manual, null, graceful: true, keepReading: true);
+        // The reason is claimed before BYE is queued: a peer that answers BYE by closing at once must not make this
+        // side's end look like RemoteClosed.
+        PeerMessage? bye = _state == State.Active && _options.SendByeOnClose ? PeerSignal.Bye : null;
+        Shutdown(PeerDisconnectReason.Manual, null, graceful: true, keepReading: true, farewell: bye);
         try
         {
             await _completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -804,11 +803,16 @@ public sealed class PeerSession : IAsyncDisposable
 
     // Ends the session once; later calls are ignored. A graceful end lets the write loop drain what is queued
     // and half-close; otherwise both loops stop at once. keepReading lets a local close wait for the peer's EOF.
-    private void Shutdown(PeerDisconnectReason reason, Exception? error, bool graceful, bool keepReading = false)
+    private void Shutdown(PeerDisconnectReason reason, Exception? error, bool graceful, bool keepReading = false, PeerMessage? farewell = null)
     {
         if (Interlocked.CompareExchange(ref _closeReason, (int)reason, 0) != 0)
         {
             return;
+        }
+
+        if (farewell is not null)
+        {
+            _outbound.Writer.TryWrite(farewell);
         }
 
         Volatile.Write(ref _closeError, error);
